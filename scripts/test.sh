@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Install everything the tests need into .venv and .tools, then run pytest.
+# Extra arguments go to pytest, e.g. `bash scripts/test.sh -k plan`.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+python3 -m venv .venv
+.venv/bin/python -m pip install --quiet --upgrade pip
+.venv/bin/python -m pip install --quiet -e '.[test]'
+
+# The real Claude Code CLI, driven offline against a loopback stand-in of the API.
+if [ ! -x .tools/node_modules/.bin/claude ]; then
+  npm install --silent --no-audit --no-fund --prefix .tools @anthropic-ai/claude-code
+fi
+
+# tmux, for the side-pane tests.
+if ! command -v tmux >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1; then
+  (apt-get update -qq && apt-get install -y -qq tmux) >/dev/null 2>&1 || echo "note: could not install tmux"
+fi
+
+exec .venv/bin/python -m pytest -n 2 "$@"
