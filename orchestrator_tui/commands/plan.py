@@ -65,5 +65,6 @@ def print_plan(plan, plan_schedule) -> None:  # type: ignore[no-untyped-def]
     console.print(f"[bold magenta]★ critical path:[/] {' → '.join(plan_schedule.critical_path)}")
     for group in plan_schedule.overlaps:
         console.print(
-            f"[yellow]overlap:[/] {', '.join(group)} may touch the same files; they will not run side by side"
+            f"[yellow]overlap:[/] {', '.join(group)} may touch the same files; "
+            "they will not run side by side"
         )
