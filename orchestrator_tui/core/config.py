@@ -43,6 +43,9 @@ class RunSettings(Section):
     retries: int = Field(
         1, ge=0, le=20, description="extra attempts of a failed task (a task's `retries` wins)"
     )
+    retry_backoff: float = Field(
+        2.0, ge=0, description="seconds before the first retry; doubles each attempt, max 60"
+    )
     redact: bool = Field(
         True, description="mask strings that look like API keys in logs and reports"
     )

@@ -1,0 +1,44 @@
+"""Small file-system primitives: atomic replace, and a clear error for a full or read-only disk."""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+import tempfile
+from pathlib import Path
+
+
+class DiskError(OSError):
+    """Writing state failed (disk full, read-only, permissions); the last good copy is intact."""
+
+
+def describe_os_error(exc: OSError, path: Path | str) -> str:
+    reasons = {
+        errno.ENOSPC: "the disk is full",
+        errno.EROFS: "the file system is read-only",
+        errno.EACCES: "permission denied",
+        errno.EPERM: "permission denied",
+        errno.EDQUOT: "the disk quota is exceeded",
+    }
+    return f"cannot write {path}: {reasons.get(exc.errno or 0, exc.strerror or str(exc))}"
+
+
+def atomic_write(path: Path, text: str) -> None:
+    """Replace `path` with `text` so that readers see the old or the new file, never half."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except OSError as exc:
+        with_suppressed_unlink(tmp)
+        raise DiskError(exc.errno, describe_os_error(exc, path)) from exc
+
+
+def with_suppressed_unlink(path: str | Path) -> None:
+    with contextlib.suppress(OSError):  # the temp file may never have been created
+        os.unlink(path)

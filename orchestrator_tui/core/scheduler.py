@@ -1,0 +1,63 @@
+"""Which tasks start next: ready tasks, critical path first, never two that may touch the
+same file at once, never more than the concurrency cap."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping, Sequence
+
+from .graph import overlap_conflicts, remaining_path
+from .models import Task, TaskStatus
+
+
+class Scheduler:
+    """Orders ready tasks by (longest remaining path, priority, plan order)."""
+
+    def __init__(self, tasks: Sequence[Task]) -> None:
+        self.tasks = {task.id: task for task in tasks}
+        self.order = {task.id: i for i, task in enumerate(tasks)}
+        self.remaining = remaining_path(tasks)
+        self.conflicts = overlap_conflicts(tasks)
+        self.dependents: dict[str, list[str]] = {task.id: [] for task in tasks}
+        for task in tasks:
+            for dep in task.depends:
+                if dep in self.dependents:
+                    self.dependents[dep].append(task.id)
+
+    def ready(self, status: Mapping[str, TaskStatus]) -> list[str]:
+        """Pending tasks whose dependencies are all resolved, most urgent first."""
+        ready = [
+            task_id
+            for task_id, task in self.tasks.items()
+            if status.get(task_id, TaskStatus.PENDING) in (TaskStatus.PENDING, TaskStatus.READY)
+            and all(status.get(dep, TaskStatus.PENDING).resolved for dep in task.depends)
+        ]
+        return sorted(ready, key=self.urgency)
+
+    def urgency(self, task_id: str) -> tuple[float, int, int]:
+        return (-self.remaining[task_id], -self.tasks[task_id].priority, self.order[task_id])
+
+    def pick(
+        self, status: Mapping[str, TaskStatus], running: Collection[str], capacity: int
+    ) -> list[str]:
+        """Tasks to start now: at most `capacity`, none overlapping a running or chosen one."""
+        chosen: list[str] = []
+        busy = set(running)
+        for task_id in self.ready(status):
+            if len(chosen) >= capacity:
+                break
+            if task_id in busy or self.conflicts.get(task_id, set()) & busy:
+                continue
+            chosen.append(task_id)
+            busy.add(task_id)
+        return chosen
+
+    def downstream(self, task_id: str) -> list[str]:
+        """Every task that depends on `task_id`, directly or through others."""
+        seen: set[str] = set()
+        stack = [task_id]
+        while stack:
+            for child in self.dependents.get(stack.pop(), []):
+                if child not in seen:
+                    seen.add(child)
+                    stack.append(child)
+        return sorted(seen, key=self.order.__getitem__)

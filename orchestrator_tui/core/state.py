@@ -1,0 +1,326 @@
+"""RunState: what a run looks like now, as a fold over its events.
+
+`apply(state, event)` returns a new state; nothing else changes a RunState. Resume, the
+monitor, `status` and the app all derive their picture this way, so they cannot drift.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from pydantic import Field
+
+from . import events as ev
+from .models import STAGES, Frozen, StageName, StageStatus, Task, TaskStatus
+
+
+class StageState(Frozen):
+    name: StageName
+    status: StageStatus = StageStatus.PENDING
+    attempt: int = 0
+    started_at: float = 0.0
+    finished_at: float = 0.0
+    summary: str = ""
+    details: str = ""
+    evidence: dict = {}
+    blockers: tuple[str, ...] = ()
+    passthrough: bool = False
+    decided_by: str = ""
+    feedback: str = ""
+
+    @property
+    def elapsed(self) -> float:
+        if not self.started_at:
+            return 0.0
+        return (self.finished_at or self.started_at) - self.started_at
+
+
+class TaskState(Frozen):
+    id: str
+    title: str = ""
+    depends: tuple[str, ...] = ()
+    files: tuple[str, ...] = ()
+    agent: str = ""
+    status: TaskStatus = TaskStatus.PENDING
+    attempt: int = 0
+    started_at: float = 0.0
+    finished_at: float = 0.0
+    reason: str = ""
+    exit_code: int | None = None
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cost_usd: float = 0.0
+    workdir: str = ""
+    merged: bool = False
+    commit: str = ""
+    conflict_files: tuple[str, ...] = ()
+    changed_files: tuple[str, ...] = ()
+    session_id: str = ""
+    last_line: str = ""
+
+    @property
+    def tokens(self) -> int:
+        return self.input_tokens + self.output_tokens
+
+
+class Gate(Frozen):
+    stage: StageName
+    failed: bool = False
+    summary: str = ""
+    blockers: tuple[str, ...] = ()
+    opened_at: float = 0.0
+
+
+class RunState(Frozen):
+    run_id: str = ""
+    workspace: str = ""
+    goal: str = ""
+    started_at: float = 0.0
+    updated_at: float = 0.0
+    pid: int = 0
+    last_seq: int = 0
+    stages: dict[StageName, StageState] = Field(
+        default_factory=lambda: {s: StageState(name=s) for s in STAGES}
+    )
+    tasks: dict[str, TaskState] = {}
+    critical_path: tuple[str, ...] = ()
+    waves: tuple[tuple[str, ...], ...] = ()
+    gate: Gate | None = None
+    paused: bool = False
+    outcome: str = ""
+    outcome_reason: str = ""
+    notices: tuple[str, ...] = ()
+    applied_commands: frozenset[str] = frozenset()
+    plan_error: str = ""
+
+    @property
+    def current_stage(self) -> StageName | None:
+        """The stage at work or waiting, else the first not yet through."""
+        for stage in STAGES:
+            if self.stages[stage].status not in (
+                StageStatus.DONE,
+                StageStatus.APPROVED,
+                StageStatus.SKIPPED,
+            ):
+                return stage
+        return None
+
+    @property
+    def finished(self) -> bool:
+        return bool(self.outcome)
+
+    def count(self, status: TaskStatus) -> int:
+        return sum(1 for task in self.tasks.values() if task.status == status)
+
+    @property
+    def input_tokens(self) -> int:
+        return sum(t.input_tokens for t in self.tasks.values())
+
+    @property
+    def output_tokens(self) -> int:
+        return sum(t.output_tokens for t in self.tasks.values())
+
+    @property
+    def cost_usd(self) -> float:
+        return sum(t.cost_usd for t in self.tasks.values())
+
+
+MAX_NOTICES = 50
+
+
+def task_state(task: Task, previous: TaskState | None = None) -> TaskState:
+    base = previous or TaskState(id=task.id)
+    status = TaskStatus.DONE if task.done and base.status == TaskStatus.PENDING else base.status
+    return base.model_copy(
+        update={
+            "title": task.title,
+            "depends": task.depends,
+            "files": task.files,
+            "agent": task.agent or "",
+            "status": status,
+        }
+    )
+
+
+def update_task(state: RunState, task_id: str, **changes: object) -> RunState:
+    current = state.tasks.get(task_id) or TaskState(id=task_id)
+    tasks = dict(state.tasks)
+    tasks[task_id] = current.model_copy(update=changes)
+    return state.model_copy(update={"tasks": tasks})
+
+
+def update_stage(state: RunState, stage: StageName, **changes: object) -> RunState:
+    stages = dict(state.stages)
+    stages[stage] = stages[stage].model_copy(update=changes)
+    return state.model_copy(update={"stages": stages})
+
+
+TASK_STATUS_OF_FINISH = {
+    "done": TaskStatus.DONE,
+    "failed": TaskStatus.FAILED,
+    "skipped": TaskStatus.SKIPPED,
+    "conflict": TaskStatus.CONFLICT,
+    "cancelled": TaskStatus.PENDING,
+}
+
+
+def apply(state: RunState, event: ev.EventBase) -> RunState:
+    """The state after `event`. Unknown or output events change only the bookkeeping."""
+    if event.persisted:
+        state = state.model_copy(update={"last_seq": event.seq, "updated_at": event.at})
+    match event:
+        case ev.RunStarted():
+            return state.model_copy(
+                update={
+                    "run_id": event.run_id,
+                    "workspace": event.workspace,
+                    "goal": event.goal or state.goal,
+                    "started_at": state.started_at or event.at,
+                    "pid": event.pid,
+                    "outcome": "",
+                    "paused": False,
+                }
+            )
+        case ev.StageStarted():
+            return update_stage(
+                state,
+                event.stage,
+                status=StageStatus.RUNNING,
+                attempt=event.attempt,
+                started_at=event.at,
+                finished_at=0.0,
+                feedback=event.feedback,
+            ).model_copy(update={"gate": None})
+        case ev.StageFinished():
+            status = {
+                "done": StageStatus.DONE,
+                "failed": StageStatus.FAILED,
+                "skipped": StageStatus.SKIPPED,
+            }[event.status]
+            return update_stage(
+                state,
+                event.stage,
+                status=status,
+                finished_at=event.at,
+                summary=event.summary,
+                details=event.details,
+                evidence=event.evidence,
+                blockers=event.blockers,
+                passthrough=event.passthrough,
+            )
+        case ev.GateOpened():
+            gate = Gate(
+                stage=event.stage,
+                failed=event.failed,
+                summary=event.summary,
+                blockers=event.blockers,
+                opened_at=event.at,
+            )
+            state = update_stage(state, event.stage, status=StageStatus.AWAITING_APPROVAL)
+            return state.model_copy(update={"gate": gate})
+        case ev.GateDecided():
+            status = {
+                "approve": StageStatus.APPROVED,
+                "reject": StageStatus.REJECTED,
+                "retry": StageStatus.PENDING,
+                "skip": StageStatus.SKIPPED,
+                "abort": StageStatus.FAILED,
+            }[event.decision]
+            state = update_stage(
+                state, event.stage, status=status, decided_by=event.by, feedback=event.feedback
+            )
+            return state.model_copy(update={"gate": None})
+        case ev.PlanFrozen() | ev.PlanReloaded():
+            return apply_plan(state, event)
+        case ev.TaskStarted():
+            return update_task(
+                state,
+                event.task,
+                status=TaskStatus.RUNNING,
+                attempt=event.attempt,
+                agent=event.agent,
+                workdir=event.workdir,
+                started_at=event.at,
+                finished_at=0.0,
+                reason="",
+                exit_code=None,
+            )
+        case ev.TaskOutput():
+            if not event.lines or event.task not in state.tasks:
+                return state
+            return update_task(state, event.task, last_line=event.lines[-1])
+        case ev.TaskUsage():
+            task = state.tasks.get(event.task) or TaskState(id=event.task)
+            return update_task(
+                state,
+                event.task,
+                input_tokens=task.input_tokens + event.input_tokens,
+                output_tokens=task.output_tokens + event.output_tokens,
+                cost_usd=task.cost_usd + event.cost_usd,
+            )
+        case ev.TaskFinished():
+            status = TASK_STATUS_OF_FINISH[event.status]
+            if event.will_retry:
+                status = TaskStatus.PENDING
+            return update_task(
+                state,
+                event.task,
+                status=status,
+                finished_at=event.at,
+                reason=event.reason,
+                exit_code=event.exit_code,
+                changed_files=event.files,
+                session_id=event.session_id,
+            )
+        case ev.TaskBlocked():
+            return update_task(state, event.task, status=TaskStatus.BLOCKED, reason=event.cause)
+        case ev.TaskReset():
+            return update_task(state, event.task, status=TaskStatus.PENDING, reason=event.reason)
+        case ev.TaskMerged():
+            return update_task(state, event.task, merged=True, commit=event.commit)
+        case ev.MergeConflict():
+            return update_task(
+                state,
+                event.task,
+                status=TaskStatus.CONFLICT,
+                conflict_files=event.files,
+                reason="merge conflict: " + ", ".join(event.files),
+            )
+        case ev.RunPaused():
+            return state.model_copy(update={"paused": True})
+        case ev.RunResumed():
+            return state.model_copy(update={"paused": False})
+        case ev.RunFinished():
+            return state.model_copy(
+                update={"outcome": event.outcome, "outcome_reason": event.reason, "gate": None}
+            )
+        case ev.Notice():
+            notices = (*state.notices, f"{event.level}: {event.text}")[-MAX_NOTICES:]
+            return state.model_copy(update={"notices": notices})
+        case ev.CommandApplied():
+            applied = state.applied_commands | {event.command_id}
+            return state.model_copy(update={"applied_commands": applied})
+    return state
+
+
+def apply_plan(state: RunState, event: ev.PlanFrozen | ev.PlanReloaded) -> RunState:
+    if isinstance(event, ev.PlanReloaded) and event.error:
+        return state.model_copy(update={"plan_error": event.error})
+    tasks: dict[str, TaskState] = {}
+    for task in event.tasks:
+        tasks[task.id] = task_state(task, state.tasks.get(task.id))
+    for task_id, task in state.tasks.items():
+        if task_id not in tasks and task.status != TaskStatus.PENDING:
+            tasks[task_id] = task  # started work is never forgotten
+    update: dict[str, object] = {"tasks": tasks, "plan_error": ""}
+    if isinstance(event, ev.PlanFrozen):
+        update["critical_path"] = tuple(event.critical_path)
+        update["waves"] = tuple(tuple(w) for w in event.waves)
+    return state.model_copy(update=update)
+
+
+def replay(events: Iterable[ev.EventBase], state: RunState | None = None) -> RunState:
+    state = state or RunState()
+    for event in events:
+        state = apply(state, event)
+    return state

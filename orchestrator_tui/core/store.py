@@ -1,0 +1,205 @@
+""".orchestrator/runs/<id>/: the append-only event log, the state snapshot and reports.
+
+events.jsonl is the truth; state.json is a snapshot derivable from it (rewritten atomically
+for readers such as `status`). Reading tolerates a torn last line and garbage lines: they are
+skipped and reported as warnings, never fatal.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .events import EventBase, dump_event, load_event
+from .fsutil import DiskError, atomic_write, describe_os_error
+from .state import RunState, apply
+
+ORCHESTRATOR_DIR = ".orchestrator"
+
+
+def orchestrator_dir(workspace: Path) -> Path:
+    return workspace / ORCHESTRATOR_DIR
+
+
+def runs_dir(workspace: Path) -> Path:
+    return orchestrator_dir(workspace) / "runs"
+
+
+def new_run_id() -> str:
+    return time.strftime("%Y%m%d-%H%M%S") + "-" + secrets.token_hex(2)
+
+
+def latest_run_id(workspace: Path) -> str | None:
+    """The newest run that has an event log."""
+    root = runs_dir(workspace)
+    if not root.is_dir():
+        return None
+    runs = sorted(p.name for p in root.iterdir() if (p / "events.jsonl").is_file())
+    return runs[-1] if runs else None
+
+
+@dataclass(frozen=True)
+class RunFiles:
+    """Where one run keeps its files."""
+
+    workspace: Path
+    run_id: str
+
+    @property
+    def dir(self) -> Path:
+        return runs_dir(self.workspace) / self.run_id
+
+    @property
+    def events(self) -> Path:
+        return self.dir / "events.jsonl"
+
+    @property
+    def state(self) -> Path:
+        return self.dir / "state.json"
+
+    @property
+    def frozen_plan(self) -> Path:
+        return self.dir / "plan.json"
+
+    def log(self, task_id: str) -> Path:
+        return self.dir / "logs" / f"{safe_name(task_id)}.log"
+
+    def prompt(self, task_id: str) -> Path:
+        return self.dir / "prompts" / f"{safe_name(task_id)}.md"
+
+    def report(self, name: str) -> Path:
+        return self.dir / name
+
+
+def safe_name(task_id: str) -> str:
+    """A task ID as a file or branch name component: no separators, no leading dots."""
+    cleaned = "".join(c if c.isalnum() or c in "-_." else "_" for c in task_id)
+    return cleaned.lstrip(".") or "_"
+
+
+@dataclass
+class LogRead:
+    events: list[EventBase] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    valid_bytes: int = 0
+
+
+def read_events(path: Path, start: int = 0) -> LogRead:
+    """Events from byte offset `start`. A last line without its newline is left for later
+    (a writer may be mid-line); `valid_bytes` says how far complete lines reach."""
+    result = LogRead(valid_bytes=start)
+    try:
+        with path.open("rb") as handle:
+            handle.seek(start)
+            data = handle.read()
+    except FileNotFoundError:
+        return result
+    offset = start
+    lines = data.split(b"\n")
+    for number, raw in enumerate(lines[:-1]):
+        offset += len(raw) + 1
+        if not raw.strip():
+            continue
+        try:
+            event = load_event(raw.decode("utf-8"))
+        except (ValueError, UnicodeDecodeError) as exc:
+            result.warnings.append(f"{path.name}: skipped a bad line ({exc}) at entry {number + 1}")
+            continue
+        if event is not None:
+            result.events.append(event)
+    result.valid_bytes = offset
+    return result
+
+
+class EventLog:
+    """Appends events durably: one JSON line each, flushed and fsynced."""
+
+    def __init__(self, files: RunFiles) -> None:
+        self.files = files
+        files.dir.mkdir(parents=True, exist_ok=True)
+        self.repair_torn_tail()
+        self.handle = files.events.open("ab")
+
+    def repair_torn_tail(self) -> str | None:
+        """Cut a torn last line (a crash mid-write) so the next append starts clean."""
+        path = self.files.events
+        if not path.exists() or path.stat().st_size == 0:
+            return None
+        with path.open("rb+") as handle:
+            handle.seek(-1, os.SEEK_END)
+            if handle.read(1) == b"\n":
+                return None
+            data = path.read_bytes()
+            cut = data.rfind(b"\n") + 1
+            handle.truncate(cut)
+        return f"dropped a torn last line of {path.name}"
+
+    def append(self, event: EventBase) -> None:
+        try:
+            self.handle.write(dump_event(event).encode("utf-8") + b"\n")
+            self.handle.flush()
+            os.fsync(self.handle.fileno())
+        except OSError as exc:
+            raise DiskError(exc.errno, describe_os_error(exc, self.files.events)) from exc
+
+    def close(self) -> None:
+        self.handle.close()
+
+
+class RunStore:
+    """The engine's sink that persists: log every event, keep state.json current."""
+
+    def __init__(self, files: RunFiles, state: RunState | None = None) -> None:
+        self.files = files
+        self.log = EventLog(files)
+        self.state = state or RunState()
+        self.snapshot_every = 0.25
+        self.snapshot_at = 0.0
+
+    def emit(self, event: EventBase) -> None:
+        if not event.persisted:
+            return
+        self.log.append(event)
+        self.state = apply(self.state, event)
+        now = time.monotonic()
+        if now - self.snapshot_at >= self.snapshot_every or event.kind in SNAPSHOT_KINDS:
+            self.write_snapshot()
+            self.snapshot_at = now
+
+    def write_snapshot(self) -> None:
+        atomic_write(self.files.state, self.state.model_dump_json(indent=1))
+
+    def close(self) -> None:
+        try:
+            self.write_snapshot()
+        finally:
+            self.log.close()
+
+
+SNAPSHOT_KINDS = frozenset(
+    {"gate_opened", "gate_decided", "stage_finished", "run_finished", "run_paused", "run_resumed"}
+)
+
+
+def load_run(files: RunFiles) -> tuple[RunState, list[str]]:
+    """Replay a run's log: the state and any warnings about lines that were skipped."""
+    read = read_events(files.events)
+    state = RunState()
+    for event in read.events:
+        state = apply(state, event)
+    size = files.events.stat().st_size if files.events.exists() else 0
+    if size > read.valid_bytes:
+        read.warnings.append(f"{files.events.name}: ignored a torn last line")
+    return state, read.warnings
+
+
+def read_snapshot(files: RunFiles) -> RunState | None:
+    """state.json when it is readable and valid; None otherwise (replay the log instead)."""
+    try:
+        return RunState.model_validate(json.loads(files.state.read_text(encoding="utf-8")))
+    except (OSError, ValueError):
+        return None
