@@ -45,7 +45,75 @@ def build_parser() -> argparse.ArgumentParser:
     )
     check.add_argument("--json", action="store_true", help="print the result as JSON")
     check.set_defaults(handler="plan")
+
+    run = commands.add_parser(
+        "run", help="run the pipeline on the workspace (the app, or --headless)"
+    )
+    workspace_arg(run)
+    run_options(run)
+    run.add_argument(
+        "--goal", default="", help="what to build; the plan stage turns it into PLAN.md"
+    )
+    run.add_argument("--new", action="store_true", help="start a new run even if one is open")
+    run.add_argument("--resume", action="store_true", help="resume the open run (the default)")
+    run.set_defaults(handler="run")
+
+    demo = commands.add_parser("demo", help="run the pipeline on a bundled sample project")
+    demo.add_argument("--dir", default="", help="where to put the sample (default: a temp dir)")
+    run_options(demo)
+    demo.set_defaults(handler="demo")
+
+    for action, text in (
+        ("approve", "approve the stage that waits"),
+        ("pause", "start no new stage or task"),
+        ("resume", "undo pause"),
+        ("cancel", "stop the run for good"),
+    ):
+        command = commands.add_parser(action, help=text)
+        workspace_arg(command)
+        command.set_defaults(handler="control", action=action, task="", feedback="")
+    reject = commands.add_parser("reject", help="send the waiting stage back with feedback")
+    workspace_arg(reject)
+    reject.add_argument("--feedback", "-m", required=True, help="what to change")
+    reject.set_defaults(handler="control", action="reject", task="")
+    for action, text in (
+        ("retry", "retry a failed task (or the failed stage)"),
+        ("skip", "skip a task (or the waiting stage)"),
+    ):
+        command = commands.add_parser(action, help=text)
+        workspace_arg(command)
+        command.add_argument("task", nargs="?", default="", help="task ID; none: the stage")
+        command.set_defaults(handler="control", action=action, feedback="")
+
+    status = commands.add_parser("status", help="one line for a tmux status bar, or --json")
+    workspace_arg(status)
+    status.add_argument("--json", action="store_true", help="the whole run state as JSON")
+    status.set_defaults(handler="status")
+
+    monitor = commands.add_parser("monitor", help="a compact view that follows a run")
+    monitor.add_argument("workspace", nargs="?", default=".", help="the workspace (default: .)")
+    monitor.set_defaults(handler="monitor")
+
+    tmux = commands.add_parser("tmux", help="open the monitor in a tmux side pane")
+    workspace_arg(tmux)
+    tmux.add_argument("--width", type=int, default=42, help="side pane width in columns")
+    tmux.set_defaults(handler="tmux")
+
+    agents = commands.add_parser("agents", help="list agent profiles and their executables")
+    workspace_arg(agents)
+    agents.set_defaults(handler="agents")
     return parser
+
+
+def run_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--headless", action="store_true", help="no app: print events as lines")
+    parser.add_argument(
+        "--approve",
+        default="",
+        metavar="STAGES",
+        help=f"auto-approve these gates: 'all' or a list from {STAGE_LIST}",
+    )
+    parser.add_argument("--concurrency", type=int, default=0, help="agents at once (config: 4)")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -1,0 +1,101 @@
+"""What `run` and `demo` share: turning arguments into EngineOptions, running headless."""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import threading
+from pathlib import Path
+
+from ..core.config import ConfigError, load_config
+from ..core.models import STAGES, StageName
+from ..core.pipeline import EngineOptions
+from ..core.session import LockHeld
+
+
+class UsageError(Exception):
+    """Bad arguments or configuration: printed as one line, exit 2."""
+
+
+def parse_approve(text: str) -> frozenset[StageName]:
+    if not text:
+        return frozenset()
+    if text.strip().lower() == "all":
+        return frozenset(STAGES)
+    stages = set()
+    for name in text.split(","):
+        try:
+            stages.add(StageName(name.strip().lower()))
+        except ValueError:
+            known = ", ".join(s.value for s in STAGES)
+            message = f"--approve: unknown stage {name.strip()!r} (stages: {known})"
+            raise UsageError(message) from None
+    return frozenset(stages)
+
+
+def engine_options(args: argparse.Namespace, workspace: Path, **overrides: object) -> EngineOptions:
+    if not workspace.is_dir():
+        raise UsageError(f"{workspace}: no such directory")
+    if getattr(args, "concurrency", 0) < 0:
+        raise UsageError("--concurrency must be 1 or more")
+    try:
+        config = load_config(workspace)
+    except ConfigError as exc:
+        raise UsageError(str(exc)) from None
+    values: dict[str, object] = {
+        "workspace": workspace.resolve(),
+        "config": config,
+        "approve": parse_approve(getattr(args, "approve", "")),
+        "goal": getattr(args, "goal", ""),
+        "resume": not getattr(args, "new", False),
+        "concurrency": getattr(args, "concurrency", 0),
+    }
+    values.update(overrides)
+    return EngineOptions(**values)  # type: ignore[arg-type]
+
+
+def run_headless(options: EngineOptions) -> int:
+    """Run the engine in a worker thread and print its events; Ctrl-C stops it resumably."""
+    from ..headless import HeadlessConsole
+    from ..runtime import build_engine
+
+    console = HeadlessConsole()
+    engine = build_engine(options, [console])
+    try:
+        engine.open()
+    except LockHeld as exc:
+        print(exc, file=sys.stderr)
+        return 3
+    except OSError as exc:
+        print(f"cannot open the run: {exc}", file=sys.stderr)
+        return 1
+    outcome: list[str] = []
+    worker = threading.Thread(target=lambda: outcome.append(engine.run()), name="engine")
+    previous = signal.signal(signal.SIGTERM, lambda *_: engine.stop())
+    worker.start()
+    try:
+        while worker.is_alive():
+            worker.join(timeout=0.2)
+    except KeyboardInterrupt:
+        engine.stop()
+        worker.join()
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        console.close()
+    result = outcome[0] if outcome else ""
+    if result == "complete":
+        return 0
+    if not result:
+        print("stopped; `orchestrator-tui run` resumes the run", file=sys.stderr)
+        return 130
+    print(f"run {result}: {engine.state.outcome_reason}", file=sys.stderr)
+    return 1
+
+
+def run_or_open_app(args: argparse.Namespace, options: EngineOptions) -> int:
+    if args.headless:
+        return run_headless(options)
+    from ..ui.app import run_app
+
+    return run_app(options)

@@ -1,0 +1,63 @@
+"""`approve`, `reject`, `pause`, `resume`, `retry`, `skip`, `cancel`: steer the open run.
+
+The command goes into the workspace's inbox; when the engine is alive we wait briefly for
+its answer (a CommandApplied event) and print it, so the user knows it took effect.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+from ..core.events import CommandApplied
+from ..core.fsutil import DiskError
+from ..core.session import lock_is_stale, read_lock, submit
+from ..core.store import RunFiles, latest_run_id, load_run, read_events
+
+ANSWER_WAIT_SECONDS = 5.0
+
+
+def main(args: argparse.Namespace) -> int:
+    workspace = Path(args.workspace)
+    run_id = latest_run_id(workspace)
+    if run_id is None:
+        print(f"no run in {workspace}: start one with `orchestrator-tui run`", file=sys.stderr)
+        return 1
+    files = RunFiles(workspace, run_id)
+    state, _warnings = load_run(files)
+    if state.finished:
+        print(
+            f"run {run_id} has ended ({state.outcome}); nothing to {args.action}", file=sys.stderr
+        )
+        return 1
+    start = files.events.stat().st_size
+    try:
+        command = submit(workspace, args.action, args.task, args.feedback, by="cli")
+    except DiskError as exc:
+        print(exc.strerror, file=sys.stderr)
+        return 1
+    holder = read_lock(workspace)
+    if holder is None or lock_is_stale(holder):
+        print(f"queued {args.action}: no engine is running; it applies when the run resumes")
+        return 0
+    answer = wait_for_answer(files, start, command.id)
+    if answer is None:
+        print(f"queued {args.action}; the engine has not answered yet")
+        return 0
+    print(("done: " if answer.ok else "refused: ") + answer.message)
+    return 0 if answer.ok else 1
+
+
+def wait_for_answer(files: RunFiles, start: int, command_id: str) -> CommandApplied | None:
+    deadline = time.monotonic() + ANSWER_WAIT_SECONDS
+    offset = start
+    while time.monotonic() < deadline:
+        read = read_events(files.events, offset)
+        offset = read.valid_bytes
+        for event in read.events:
+            if isinstance(event, CommandApplied) and event.command_id == command_id:
+                return event
+        time.sleep(0.05)
+    return None

@@ -1,0 +1,143 @@
+"""The headless console: one line per meaningful event, a live status line on a TTY."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from rich.console import Console
+from rich.markup import escape
+from rich.status import Status
+
+from .core import events as ev
+from .core.models import StageName
+from .core.state import RunState, apply
+
+STAGE_ICON = {"done": "[green]✓[/]", "failed": "[red]✗[/]", "skipped": "[yellow]↷[/]"}
+
+
+class HeadlessConsole:
+    """An EventSink that prints. Output lines are not printed (they are in the log files)."""
+
+    def __init__(self, console: Console | None = None) -> None:
+        self.console = console or Console(highlight=False)
+        self.state = RunState()
+        self.live: Status | None = None
+        if self.console.is_terminal:
+            self.live = self.console.status("starting…")
+            self.live.start()
+
+    def emit(self, event: ev.EventBase) -> None:
+        self.state = apply(self.state, event)
+        line = self.describe(event)
+        if line:
+            stamp = time.strftime("%H:%M:%S", time.localtime(event.at or time.time()))
+            self.console.print(f"[dim]{stamp}[/] {line}")
+        if isinstance(event, ev.StageFinished) and event.details and event.status == "failed":
+            self.console.print(escape(event.details))
+        if self.live is not None:
+            self.live.update(self.status_line())
+
+    def describe(self, event: ev.EventBase) -> str:
+        match event:
+            case ev.RunStarted():
+                verb = "resumed" if event.resumed else "started"
+                return f"[bold]run {event.run_id} {verb}[/] in {escape(event.workspace)}"
+            case ev.StageStarted():
+                again = f" (attempt {event.attempt})" if event.attempt > 1 else ""
+                return f"[bold cyan]▶ {event.stage.title}[/]{again}"
+            case ev.StageFinished():
+                icon = STAGE_ICON[event.status]
+                note = " [dim](no built-in runner)[/]" if event.passthrough else ""
+                return f"{icon} {event.stage.title}: {escape(event.summary)}{note}"
+            case ev.GateOpened():
+                what = "[red]failed[/] — retry, skip or cancel" if event.failed else "waits"
+                blockers = "".join(f"\n   [red]![/] {escape(b)}" for b in event.blockers)
+                return (
+                    f"[bold yellow]⏸ {event.stage.title} {what}[/]: {escape(event.summary)}"
+                    f"{blockers}\n   [dim]orchestrator-tui approve | reject -m TEXT | retry | "
+                    "skip | cancel[/]"
+                )
+            case ev.GateDecided() if event.by != "auto":
+                feedback = f": {escape(event.feedback)}" if event.feedback else ""
+                return f"[bold]{event.decision}[/] {event.stage.title} by {event.by}{feedback}"
+            case ev.TaskStarted():
+                again = f" (attempt {event.attempt})" if event.attempt > 1 else ""
+                return f"  [cyan]●[/] {escape(event.task)} started on {escape(event.agent)}{again}"
+            case ev.TaskFinished():
+                task = self.state.tasks.get(event.task)
+                cost = f" ${task.cost_usd:.4f}, {task.tokens:,} tokens" if task else ""
+                colour = "green" if event.status == "done" else "red"
+                if event.status == "skipped":
+                    colour = "yellow"
+                reason = "" if event.status == "done" else f": {escape(event.reason)}"
+                return (
+                    f"  [{colour}]{event.status}[/] {escape(event.task)} "
+                    f"in {event.duration:.1f}s{cost}{reason}"
+                )
+            case ev.TaskBlocked():
+                return f"  [red]blocked[/] {escape(event.task)}: {escape(event.cause)}"
+            case ev.MergeConflict():
+                return f"  [red]conflict[/] {escape(event.task)}: {escape(', '.join(event.files))}"
+            case ev.PlanReloaded():
+                if event.error:
+                    error = escape(event.error)
+                    return f"[red]PLAN.md is invalid[/] (the last good plan stays): {error}"
+                parts = [
+                    f"{k} {', '.join(v)}"
+                    for k, v in (
+                        ("added", event.added),
+                        ("removed", event.removed),
+                        ("changed", event.changed),
+                    )
+                    if v
+                ]
+                return f"[blue]PLAN.md reloaded[/]: {escape('; '.join(parts) or 'no task changes')}"
+            case ev.SystemReloaded():
+                return f"[blue]CLAUDE.md reloaded[/]: {escape(', '.join(event.sections))}"
+            case ev.BudgetReached():
+                return f"[red]budget reached[/] ({event.scope}): {event.spent} of {event.limit}"
+            case ev.RunPaused():
+                return "[yellow]paused[/]"
+            case ev.RunResumed():
+                return "[green]resumed[/]"
+            case ev.Notice():
+                colour = {"info": "blue", "warning": "yellow", "error": "red"}[event.level]
+                return f"[{colour}]{event.level}[/]: {escape(event.text)}"
+            case ev.CommandApplied() if not event.ok:
+                return f"[red]refused[/] {escape(event.action)}: {escape(event.message)}"
+            case ev.RunFinished():
+                colour = "green" if event.outcome == "complete" else "red"
+                return f"[bold {colour}]run {event.outcome}[/]: {escape(event.reason)}"
+        return ""
+
+    def status_line(self) -> str:
+        state = self.state
+        stage = state.current_stage
+        running = ", ".join(t.id for t in state.tasks.values() if t.status == "running")
+        done = sum(1 for t in state.tasks.values() if t.status.resolved)
+        parts = [
+            f"stage {stage.title if stage else '—'}",
+            f"tasks {done}/{len(state.tasks)}",
+            f"${state.cost_usd:.4f}",
+        ]
+        if running:
+            parts.append(f"running {running}")
+        if state.gate:
+            parts.append(f"[bold yellow]waiting at {state.gate.stage.title}[/]")
+        return " · ".join(parts)
+
+    def close(self) -> None:
+        if self.live is not None:
+            self.live.stop()
+        path = summary_path(self.state)
+        if path and path.is_file():
+            self.console.rule("summary")
+            self.console.print(escape(path.read_text(encoding="utf-8", errors="replace")))
+
+
+def summary_path(state: RunState) -> Path | None:
+    """Where the complete stage wrote summary.md, if it did."""
+    evidence = state.stages[StageName.COMPLETE].evidence
+    value = evidence.get("summary_path") if isinstance(evidence, dict) else None
+    return Path(value) if value else None
