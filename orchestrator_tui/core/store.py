@@ -86,6 +86,7 @@ class LogRead:
     events: list[EventBase] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     valid_bytes: int = 0
+    unknown: int = 0  # events of a kind this version does not know (a newer writer)
 
 
 def read_events(path: Path, start: int = 0) -> LogRead:
@@ -109,7 +110,9 @@ def read_events(path: Path, start: int = 0) -> LogRead:
         except (ValueError, UnicodeDecodeError) as exc:
             result.warnings.append(f"{path.name}: skipped a bad line ({exc}) at entry {number + 1}")
             continue
-        if event is not None:
+        if event is None:
+            result.unknown += 1
+        else:
             result.events.append(event)
     result.valid_bytes = offset
     return result
