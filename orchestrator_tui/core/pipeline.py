@@ -187,7 +187,8 @@ class Engine:
         with self.emit_lock:
             seq = self.state.last_seq + 1 if event.persisted else self.state.last_seq
             event = event.model_copy(update={"seq": seq, "at": time.time()})
-            self.state = apply(self.state, event)
+            if event.persisted:  # so that replaying the log gives exactly this state
+                self.state = apply(self.state, event)
             if self.store is not None:
                 self.store.emit(event)
             for sink in self.sinks:
