@@ -1,0 +1,1 @@
+"""The compact side-pane view: follows a run by tailing its event log; never runs agents."""
