@@ -17,8 +17,17 @@ from .stages import builtin_runners
 
 
 def make_isolation(workspace: Path, run_id: str, config: Config) -> TaskIsolation:
-    """A git worktree per task where the workspace is a repository, else shared."""
-    return SharedWorkspace(workspace)
+    """A git worktree per task where the workspace is a repository, else shared.
+
+    `run.isolation = "worktree"` insists on worktrees: in a workspace that cannot have them
+    each task fails with the reason. "auto" falls back to the shared workspace there (a
+    directory that is not a repository, or a repository without a commit)."""
+    from .core.workspace import GitWorktrees, worktree_problem
+
+    mode = config.run.isolation
+    if mode == "none" or (mode == "auto" and worktree_problem(workspace)):
+        return SharedWorkspace(workspace)
+    return GitWorktrees(workspace, run_id, tuple(config.run.copy_into_worktrees))
 
 
 def build_engine(options: EngineOptions, sinks: Sequence[EventSink] = ()) -> Engine:

@@ -1,0 +1,382 @@
+"""Git worktrees: each implement task works on its own branch, and its work merges back.
+
+GitWorktrees is the TaskIsolation of a git workspace. For run R:
+
+- The run branch `orch/R` starts at the workspace's HEAD the first time a task is prepared.
+  It collects the run's work and stays checked out in `.orchestrator/worktrees/_run`, where
+  the merges happen — the user's own checkout is never touched.
+- Task T runs in `.orchestrator/worktrees/<T>` on branch `orch/tasks/R/<T>` (T made safe for
+  paths and ref names), created from the run branch's head at the time T starts. T starts
+  only after its dependencies finished and merged, so it sees their work.
+- When T's agent succeeds, its changes are committed in its worktree ("T: title") and merged
+  into the run branch (`--no-ff`, "Merge T: title"), in the order tasks finish, which respects
+  the dependency order. A conflict aborts the merge and keeps T's worktree and branch for
+  the user (MergeResult.conflict_files). A clean merge removes both.
+- Files listed in `run.copy_into_worktrees` (e.g. `.env`) are copied into each new worktree
+  when present and untracked; they are never committed.
+- `.orchestrator/` is listed in `.git/info/exclude`, so no checkout sees it as untracked.
+- Resume: preparing a task whose worktree or branch is left from a crash recreates them
+  fresh from the run branch; finishing a task whose branch is already merged (or gone)
+  succeeds without merging twice.
+
+At the end of a run the result is the run branch `orch/R` (still checked out in `_run`):
+nothing is merged into the user's branch behind their back. `land_run_branch` fast-forwards
+the user's branch to it when that is safe (their branch has not moved and their checkout
+has no changes in the files it would update); otherwise the user merges it with
+`git merge orch/R`. Commits are made as "orchestrator-tui", without hooks or signing.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+from .models import Task
+from .protocols import MergeResult
+from .store import orchestrator_dir, safe_name
+
+GIT_TIMEOUT = 120.0
+RUN_WORKTREE = "_run"
+IDENTITY = {
+    "GIT_AUTHOR_NAME": "orchestrator-tui",
+    "GIT_AUTHOR_EMAIL": "orchestrator-tui@localhost",
+    "GIT_COMMITTER_NAME": "orchestrator-tui",
+    "GIT_COMMITTER_EMAIL": "orchestrator-tui@localhost",
+}
+# Our commits and merges run no user hooks and ask for no signature.
+QUIET_CONFIG = ("-c", "core.hooksPath=/dev/null", "-c", "commit.gpgSign=false")
+INHERITED_GIT_VARS = ("GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GIT_PREFIX")
+
+
+class GitError(RuntimeError):
+    """A git command failed; the message names the command and git's own words."""
+
+
+def git_env() -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in INHERITED_GIT_VARS}
+    env.update(IDENTITY)
+    env.update({"LC_ALL": "C", "GIT_TERMINAL_PROMPT": "0", "GIT_EDITOR": "true"})
+    return env
+
+
+def git(cwd: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    """Run git in `cwd`; raises GitError when it fails and `check` is set."""
+    try:
+        done = subprocess.run(
+            ["git", *QUIET_CONFIG, *args],
+            cwd=cwd,
+            env=git_env(),
+            capture_output=True,
+            text=True,
+            errors="replace",
+            stdin=subprocess.DEVNULL,
+            timeout=GIT_TIMEOUT,
+            check=False,
+        )
+    except FileNotFoundError:
+        raise GitError("git is not installed") from None
+    except subprocess.TimeoutExpired:
+        raise GitError(f"git {args[0]} took longer than {GIT_TIMEOUT:g} s") from None
+    if check and done.returncode != 0:
+        words = (done.stderr or done.stdout).strip().splitlines()
+        detail = words[-1] if words else f"exit {done.returncode}"
+        raise GitError(f"git {' '.join(args[:2])}: {detail}")
+    return done
+
+
+def worktree_problem(workspace: Path) -> str:
+    """Why this workspace cannot have worktrees ("" when it can)."""
+    try:
+        inside = git(workspace, "rev-parse", "--is-inside-work-tree", check=False)
+    except GitError as exc:
+        return str(exc)
+    if inside.returncode != 0 or inside.stdout.strip() != "true":
+        return f"{workspace} is not in a git repository"
+    if git(workspace, "rev-parse", "--verify", "--quiet", "HEAD^{commit}", check=False).returncode:
+        return "the git repository has no commit yet (commit once, or set run.isolation = none)"
+    return ""
+
+
+def ref_component(task_id: str) -> str:
+    """A task ID as one path and ref-name component (git check-ref-format rules)."""
+    name = safe_name(task_id).replace("..", "_")
+    while name.endswith((".", ".lock")):
+        name = name.removesuffix(".lock").rstrip(".") or "_"
+    return "_task" if name == RUN_WORKTREE else name
+
+
+def branch_exists(cwd: Path, branch: str) -> bool:
+    probe = git(cwd, "rev-parse", "--verify", "--quiet", f"refs/heads/{branch}", check=False)
+    return probe.returncode == 0
+
+
+def rev(cwd: Path, name: str) -> str:
+    return git(cwd, "rev-parse", "--verify", f"{name}^{{commit}}").stdout.strip()
+
+
+def is_ancestor(cwd: Path, older: str, newer: str) -> bool:
+    return git(cwd, "merge-base", "--is-ancestor", older, newer, check=False).returncode == 0
+
+
+def worktree_branches(cwd: Path) -> dict[Path, str]:
+    """Every registered worktree and the branch it has checked out ("" when detached)."""
+    listing = git(cwd, "worktree", "list", "--porcelain").stdout
+    found: dict[Path, str] = {}
+    current: Path | None = None
+    for line in listing.splitlines():
+        if line.startswith("worktree "):
+            current = Path(line.removeprefix("worktree ")).resolve()
+            found[current] = ""
+        elif line.startswith("branch ") and current is not None:
+            found[current] = line.removeprefix("branch refs/heads/")
+    return found
+
+
+@dataclass(frozen=True)
+class TaskPlace:
+    """Where one task works: its worktree, its branch, and its directory in there."""
+
+    worktree: Path
+    branch: str
+    workdir: Path
+
+
+class GitWorktrees:
+    """TaskIsolation with a git worktree per task; see the module docstring."""
+
+    def __init__(self, workspace: Path, run_id: str, copy_files: tuple[str, ...] = ()) -> None:
+        if not run_id or run_id == "tasks":
+            raise ValueError(f"unusable run id for a branch name: {run_id!r}")
+        self.workspace = workspace.resolve()
+        self.run_id = run_id
+        self.copy_files = tuple(copy_files)
+        self.root = orchestrator_dir(self.workspace) / "worktrees"
+        self.run_branch = f"orch/{run_id}"
+        self.lock = threading.RLock()
+        self.prefix = ""
+        self.merge_dir: Path | None = None
+
+    # ---- the run branch -------------------------------------------------------------
+
+    def ensure_run(self) -> Path:
+        """The run branch and the worktree where merges happen (made on first use)."""
+        if self.merge_dir is not None and self.merge_dir.is_dir():
+            return self.merge_dir
+        problem = worktree_problem(self.workspace)
+        if problem:
+            raise GitError(problem)
+        self.prefix = git(self.workspace, "rev-parse", "--show-prefix").stdout.strip()
+        self.exclude_orchestrator_dir()
+        git(self.workspace, "worktree", "prune", check=False)
+        if not branch_exists(self.workspace, self.run_branch):
+            git(self.workspace, "branch", self.run_branch, "HEAD")
+        checked_out = {b: p for p, b in worktree_branches(self.workspace).items() if b}
+        place = checked_out.get(self.run_branch)
+        if place is None:
+            place = self.root / RUN_WORKTREE
+            self.remove_worktree(place)
+            self.root.mkdir(parents=True, exist_ok=True)
+            git(self.workspace, "worktree", "add", "--quiet", str(place), self.run_branch)
+        self.merge_dir = place
+        return place
+
+    def exclude_orchestrator_dir(self) -> None:
+        common = git(self.workspace, "rev-parse", "--git-common-dir").stdout.strip()
+        exclude = (self.workspace / common).resolve() / "info" / "exclude"
+        pattern = f"/{self.prefix}{orchestrator_dir(Path()).name}/"
+        try:
+            lines = exclude.read_text(encoding="utf-8").splitlines()
+        except FileNotFoundError:
+            lines = []
+        if pattern not in lines:
+            exclude.parent.mkdir(parents=True, exist_ok=True)
+            with exclude.open("a", encoding="utf-8") as handle:
+                if lines and lines[-1] != "":
+                    handle.write("\n")
+                handle.write(f"# orchestrator-tui: its runs and worktrees\n{pattern}\n")
+
+    def run_head(self) -> str:
+        return rev(self.workspace, self.run_branch)
+
+    # ---- tasks ----------------------------------------------------------------------
+
+    def place(self, task: Task) -> TaskPlace:
+        component = ref_component(task.id)
+        worktree = self.root / component
+        return TaskPlace(
+            worktree=worktree,
+            branch=f"orch/tasks/{self.run_id}/{component}",
+            workdir=worktree / self.prefix if self.prefix else worktree,
+        )
+
+    def prepare(self, task: Task, attempt: int) -> Path:
+        """A fresh worktree for `task` at the run branch's head; returns where to work."""
+        with self.lock:
+            self.ensure_run()
+            place = self.place(task)
+            self.remove_worktree(place.worktree)
+            if branch_exists(self.workspace, place.branch):
+                git(self.workspace, "branch", "-D", place.branch)
+            git(
+                self.workspace,
+                "worktree",
+                "add",
+                "--quiet",
+                "-b",
+                place.branch,
+                str(place.worktree),
+                self.run_branch,
+            )
+            self.copy_untracked(place.workdir)
+            return place.workdir
+
+    def finish(self, task: Task) -> MergeResult:
+        """Commit the task's work and merge it into the run branch."""
+        with self.lock:
+            merge_dir = self.ensure_run()
+            place = self.place(task)
+            if not branch_exists(self.workspace, place.branch):
+                self.remove_worktree(place.worktree)
+                return MergeResult(ok=True, commit=self.run_head(), message="already merged")
+            if place.worktree.is_dir():
+                self.commit_work(task, place)
+            tip = rev(self.workspace, place.branch)
+            if is_ancestor(self.workspace, tip, self.run_branch):
+                self.discard(task)
+                return MergeResult(ok=True, commit=self.run_head(), message="nothing new to merge")
+            base = git(self.workspace, "merge-base", self.run_branch, tip).stdout.strip()
+            files = self.changed_files(base, tip)
+            if merge_dir == self.root / RUN_WORKTREE:
+                self.commit_stray_changes(merge_dir)
+            merged = git(
+                merge_dir,
+                "merge",
+                "--no-ff",
+                "--no-edit",
+                "-m",
+                f"Merge {task.id}: {task.title}",
+                tip,
+                check=False,
+            )
+            if merged.returncode != 0:
+                return self.merge_failed(merge_dir, merged, files)
+            commit = rev(merge_dir, "HEAD")
+            self.discard(task)
+            return MergeResult(ok=True, commit=commit, files=files)
+
+    def discard(self, task: Task) -> None:
+        """Remove the task's worktree and branch (its work is merged, or unwanted)."""
+        with self.lock:
+            place = self.place(task)
+            self.remove_worktree(place.worktree)
+            if branch_exists(self.workspace, place.branch):
+                git(self.workspace, "branch", "-D", place.branch, check=False)
+
+    # ---- helpers ----------------------------------------------------------------------
+
+    def commit_work(self, task: Task, place: TaskPlace) -> None:
+        """Commit everything the agent left in the worktree, except copied-in files."""
+        workdir = place.workdir if place.workdir.is_dir() else place.worktree
+        excluded = [f":(exclude,literal){path}" for path in self.untracked_copies(workdir)]
+        git(workdir, "add", "-A", "--", ".", *excluded)
+        staged = git(workdir, "diff", "--cached", "--quiet", check=False)
+        if staged.returncode != 0:
+            git(workdir, "commit", "--quiet", "--no-verify", "-m", f"{task.id}: {task.title}")
+
+    def commit_stray_changes(self, merge_dir: Path) -> None:
+        """Changes someone left in the run branch's checkout would stop the merge: keep
+        them as a commit of their own."""
+        status = git(merge_dir, "status", "--porcelain", "--untracked-files=all").stdout
+        if status.strip():
+            git(merge_dir, "add", "-A")
+            git(
+                merge_dir,
+                "commit",
+                "--quiet",
+                "--no-verify",
+                "-m",
+                "orchestrator-tui: changes left in the run branch's checkout",
+            )
+
+    def merge_failed(
+        self, merge_dir: Path, merged: subprocess.CompletedProcess[str], files: tuple[str, ...]
+    ) -> MergeResult:
+        unmerged = git(merge_dir, "diff", "--name-only", "--diff-filter=U", check=False)
+        conflicts = tuple(sorted(set(unmerged.stdout.split())))
+        git(merge_dir, "merge", "--abort", check=False)
+        words = (merged.stdout + merged.stderr).strip().splitlines()
+        detail = words[-1] if words else f"exit {merged.returncode}"
+        if conflicts:
+            message = "merge conflict in " + ", ".join(conflicts)
+            return MergeResult(ok=False, conflict_files=conflicts, files=files, message=message)
+        return MergeResult(ok=False, files=files, message=f"merge failed: {detail}")
+
+    def changed_files(self, base: str, tip: str) -> tuple[str, ...]:
+        """Files the task changed, relative to the workspace (all of them when the
+        workspace is the repository's top)."""
+        diff = git(self.workspace, "diff", "--name-only", "--no-renames", "--relative", base, tip)
+        return tuple(sorted(line for line in diff.stdout.splitlines() if line))
+
+    def copy_untracked(self, workdir: Path) -> None:
+        for relative in self.copy_files:
+            source = self.workspace / relative
+            target = workdir / relative
+            if not source.exists() or target.exists() or not self.inside(workdir, target):
+                continue
+            target.parent.mkdir(parents=True, exist_ok=True)
+            if source.is_dir():
+                shutil.copytree(source, target, symlinks=True)
+            else:
+                shutil.copy2(source, target)
+
+    def untracked_copies(self, workdir: Path) -> list[str]:
+        """The copy-in paths that the repository does not track (never to be committed)."""
+        found = []
+        for relative in self.copy_files:
+            if not (workdir / relative).exists():
+                continue
+            tracked = git(workdir, "ls-files", "--error-unmatch", "--", relative, check=False)
+            if tracked.returncode != 0:
+                found.append(relative)
+        return found
+
+    @staticmethod
+    def inside(root: Path, path: Path) -> bool:
+        return path.resolve().is_relative_to(root.resolve())
+
+    def remove_worktree(self, path: Path) -> None:
+        """Unregister and delete a worktree of ours (only ever under .orchestrator/)."""
+        if not self.inside(self.root, path) or path.resolve() == self.root.resolve():
+            raise GitError(f"refusing to remove {path}: not one of our worktrees")
+        registered = path.resolve() in worktree_branches(self.workspace)
+        if registered:
+            git(self.workspace, "worktree", "remove", "--force", "--force", str(path), check=False)
+        if path.exists():
+            shutil.rmtree(path, ignore_errors=True)
+        if registered or path.exists():
+            git(self.workspace, "worktree", "prune", check=False)
+
+
+def land_run_branch(workspace: Path, run_id: str) -> tuple[bool, str]:
+    """Fast-forward the user's checked-out branch to the run branch when that is safe:
+    the branch is an ancestor of `orch/<run_id>` (it has not moved on its own) and git can
+    update the checkout without touching local changes. Returns (landed, what happened)."""
+    branch = f"orch/{run_id}"
+    if not branch_exists(workspace, branch):
+        return False, f"there is no branch {branch}"
+    head = git(workspace, "symbolic-ref", "--quiet", "--short", "HEAD", check=False)
+    if head.returncode != 0:
+        return False, f"HEAD is detached: merge the run's work with `git merge {branch}`"
+    current = head.stdout.strip()
+    if not is_ancestor(workspace, "HEAD", branch):
+        return False, f"{current} has moved on: merge the run's work with `git merge {branch}`"
+    moved = git(workspace, "merge", "--ff-only", "--quiet", branch, check=False)
+    if moved.returncode != 0:
+        words = (moved.stderr or moved.stdout).strip().splitlines()
+        detail = words[0] if words else f"exit {moved.returncode}"
+        return False, f"could not fast-forward {current} ({detail}): run `git merge {branch}`"
+    return True, f"{current} fast-forwarded to {branch}"
