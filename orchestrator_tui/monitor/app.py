@@ -98,7 +98,7 @@ class MonitorApp(App[None]):
     def on_mount(self) -> None:
         self.show_snapshot(self.follower.poll())  # the picture is there from the first frame
         if self.follow_changes:
-            self.run_worker(self.follow_run, thread=True, name="follower", exit_on_error=False)
+            self.run_worker(self.follow_run, thread=True, name="follower")
         self.set_interval(self.tick, self.refresh_view)
 
     def on_unmount(self) -> None:
@@ -164,8 +164,8 @@ class MonitorApp(App[None]):
     def answer(self, command_id: str, answer: Activity) -> None:
         """The engine's answer takes the place of the line that said we sent the command."""
         lines = [answer if line.command_id == command_id else line for line in self.activity]
-        if answer not in lines:
-            lines.append(answer)
+        if not any(line.command_id == command_id for line in self.activity):
+            lines.append(answer)  # the "sent" line has scrolled away
         self.activity = deque(lines, maxlen=ACTIVITY_SHOWN)
 
     # ---- keys -----------------------------------------------------------------------------
