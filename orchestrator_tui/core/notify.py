@@ -1,8 +1,10 @@
-"""'Waiting for you': run the configured notify command when a gate waits or a task fails."""
+"""'Waiting for you': when a gate waits or a task fails, show a tmux message (when the
+engine runs inside tmux) and run the configured notify command."""
 
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
@@ -30,6 +32,7 @@ class Notifier:
         self.send("implement", f"task {task_id} failed: {reason}")
 
     def send(self, stage: str, reason: str) -> None:
+        self.tmux_message(reason)
         if not self.settings.command:
             return
         env = {
@@ -50,3 +53,22 @@ class Notifier:
             )
         except OSError as exc:  # a missing notifier must not stop the run
             self.on_error(f"notify command failed: {exc.strerror or exc}")
+
+    def tmux_message(self, reason: str) -> None:
+        """Inside tmux ($TMUX set), show the reason in the status line of whoever looks at
+        the engine's pane. '#' is doubled: tmux would read it as a format."""
+        tmux = shutil.which("tmux") if os.environ.get("TMUX") else None
+        if tmux is None:
+            return
+        target = ["-t", os.environ["TMUX_PANE"]] if os.environ.get("TMUX_PANE") else []
+        text = "orchestrator-tui: " + reason.replace("#", "##")
+        try:
+            subprocess.Popen(
+                [tmux, "display-message", *target, text],
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                start_new_session=True,
+            )
+        except OSError as exc:
+            self.on_error(f"tmux display-message failed: {exc.strerror or exc}")
