@@ -16,11 +16,13 @@ never count.
 
 from __future__ import annotations
 
+import re
 import subprocess
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..core.graph import normalize_path, patterns_may_meet
 from ..core.models import StageName
 from ..core.protocols import StageContext
 
@@ -121,14 +123,19 @@ class ChangeSet:
         return [f for f in self.files if f.endswith(".py")]
 
     def diff(self, max_chars: int = 200_000) -> str:
-        """The run's diff (git only), cut to `max_chars` for a prompt."""
+        """The run's diff (git only; new untracked files included), cut to `max_chars`."""
         if not self.in_git or not self.base:
             return ""
         target = [self.branch] if self.branch else []
         result = git(self.root, "diff", "--no-color", "--relative", self.base, *target)
-        if not result.ok:
-            return ""
-        text = result.output
+        text = result.output if result.ok else ""
+        shown = set(re.findall(r"^diff --git a/(\S+) ", text, re.MULTILINE))
+        for name in self.files:
+            if len(text) > max_chars:
+                break
+            if name not in shown:
+                new = git(self.root, "diff", "--no-color", "--no-index", "--", "/dev/null", name)
+                text += new.output
         if len(text) > max_chars:
             return text[:max_chars] + f"\n[diff cut at {max_chars:,} characters]\n"
         return text
@@ -138,6 +145,11 @@ def counted(path: str) -> bool:
     return bool(path) and not any(
         path.startswith(prefix) or path == prefix.rstrip("/") for prefix in IGNORED_PREFIXES
     )
+
+
+def declares(patterns: Iterable[str], path: str) -> bool:
+    """Whether a task's declared `files` (paths or globs) cover `path`."""
+    return any(patterns_may_meet(normalize_path(p), normalize_path(path)) for p in patterns)
 
 
 def task_files(ctx: StageContext) -> set[str]:

@@ -1,0 +1,222 @@
+"""Stage 7, cleanup: format and lint-fix what the run changed, and report what moved.
+
+`ruff format` then `ruff check --fix` on the changed Python files (the project's own ruff
+settings apply), or `[stages.cleanup] command` (`{files}` = the changed files) for other
+languages. Files are compared before and after, so the report names exactly what changed.
+When the run's work lives on its own branch checkout, the edits are committed there. With
+vulture installed its dead-code findings are listed, and given to the cleanup agent when one
+is configured.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
+from ..core.protocols import StageContext, StageResult
+from .changes import ChangeSet, find_changes, git
+from .stage_agent import agent_failure, run_stage_agent, stage_agent_profile, stage_prompt
+from .tools import ToolRun, run_tool, tool_argv
+
+MAX_LISTED = 50
+
+
+def fingerprints(root: Path, files: list[str]) -> dict[str, str]:
+    prints = {}
+    for name in files:
+        try:
+            prints[name] = hashlib.sha256((root / name).read_bytes()).hexdigest()
+        except OSError:
+            prints[name] = ""
+    return prints
+
+
+def changed_between(before: dict[str, str], after: dict[str, str]) -> list[str]:
+    return sorted(name for name in after if before.get(name) != after[name])
+
+
+def remaining_issues(run: ToolRun, root: Path) -> list[str]:
+    """`ruff check --output-format json` → 'file:line CODE message' for what is left."""
+    try:
+        items: Any = json.loads(run.output or "[]")
+    except json.JSONDecodeError:
+        return []
+    issues = []
+    for item in items if isinstance(items, list) else []:
+        if not isinstance(item, dict):
+            continue
+        name = relative_name(str(item.get("filename", "")), root)
+        row = (item.get("location") or {}).get("row", 0)
+        issues.append(f"{name}:{row} {item.get('code', '?')} {item.get('message', '')}")
+    return issues
+
+
+def relative_name(name: str, root: Path) -> str:
+    path = Path(name).resolve()
+    base = root.resolve()
+    return path.relative_to(base).as_posix() if path.is_relative_to(base) else name
+
+
+class CleanupRunner:
+    """The built-in cleanup stage. `tools` overrides the discovered ruff/vulture (tests)."""
+
+    def __init__(self, tools: dict[str, list[str] | None] | None = None) -> None:
+        if tools is None:
+            tools = {"ruff": tool_argv("ruff", "ruff"), "vulture": tool_argv("vulture", "vulture")}
+        self.tools = tools
+
+    def run(self, ctx: StageContext) -> StageResult:
+        changes = find_changes(ctx)
+        configured = ctx.config.stage(ctx.stage).command
+        if not changes.files:
+            return StageResult(
+                ok=True,
+                summary="nothing to clean: the run changed no files",
+                evidence={"changed": [], "source": changes.source},
+            )
+        if configured:
+            return self.finish(ctx, changes, *self.run_command(ctx, changes, configured))
+        ruff = self.tools.get("ruff")
+        python = changes.python_files
+        if not python:
+            return StageResult(
+                ok=True,
+                summary="nothing to clean: no changed Python files (set [stages.cleanup] "
+                "command for other languages)",
+                evidence={"changed": [], "files": len(changes.files)},
+            )
+        if ruff is None:
+            return StageResult(
+                ok=True,
+                summary="ruff not installed — skipped",
+                details="Install ruff (`pip install ruff`) or set `[stages.cleanup] command`.",
+                evidence={"changed": [], "skipped": "ruff not installed"},
+            )
+        return self.finish(ctx, changes, *self.run_ruff(ctx, changes, ruff, python))
+
+    def run_command(
+        self, ctx: StageContext, changes: ChangeSet, template: list[str]
+    ) -> tuple[list[str], list[str], list[str], str]:
+        argv: list[str] = []
+        for part in template:
+            argv += list(changes.files) if part == "{files}" else [part]
+        files = list(changes.files)
+        before = fingerprints(changes.root, files)
+        timeout = ctx.config.stage(ctx.stage).timeout
+        run = run_tool(template[0].rsplit("/", 1)[-1], argv, changes.root, timeout, ctx.cancel)
+        changed = changed_between(before, fingerprints(changes.root, files))
+        steps = [f"`{' '.join(template)}`: " + (run.problem or "ok")]
+        return changed, steps, [], run.problem
+
+    def run_ruff(
+        self, ctx: StageContext, changes: ChangeSet, ruff: list[str], python: list[str]
+    ) -> tuple[list[str], list[str], list[str], str]:
+        root = changes.root
+        timeout = ctx.config.stage(ctx.stage).timeout
+        start = fingerprints(root, python)
+        formatted = run_tool("ruff format", [*ruff, "format", *python], root, timeout, ctx.cancel)
+        after_format = fingerprints(root, python)
+        check_argv = [*ruff, "check", "--fix", "--output-format", "json", *python]
+        fixed = run_tool("ruff check --fix", check_argv, root, timeout, ctx.cancel)
+        after_fix = fingerprints(root, python)
+        steps = [
+            f"ruff format: {formatted.problem or 'ok'} — "
+            f"{len(changed_between(start, after_format))} files reformatted",
+            "ruff check --fix: "
+            + (
+                fixed.problem
+                if fixed.exit_code not in (0, 1) or not fixed.finished
+                else f"{len(changed_between(after_format, after_fix))} files fixed"
+            ),
+        ]
+        problem = formatted.problem if not formatted.ok else ""
+        if not fixed.finished or fixed.exit_code not in (0, 1):
+            problem = problem or fixed.problem
+        return changed_between(start, after_fix), steps, remaining_issues(fixed, root), problem
+
+    def finish(
+        self,
+        ctx: StageContext,
+        changes: ChangeSet,
+        changed: list[str],
+        steps: list[str],
+        remaining: list[str],
+        problem: str,
+    ) -> StageResult:
+        lines = [f"Cleaned the files the run changed ({changes.source}).", ""]
+        lines += [f"- {step}" for step in steps]
+        if changed:
+            lines += ["", f"**Changed ({len(changed)}):**"]
+            lines += [f"- `{name}`" for name in changed[:MAX_LISTED]]
+        if remaining:
+            lines += ["", f"**Left for a person or an agent ({len(remaining)}):**"]
+            lines += [f"- {issue}" for issue in remaining[:MAX_LISTED]]
+        commit = self.commit(ctx, changes, changed) if changed and not problem else ""
+        if commit:
+            lines += ["", f"Committed on {changes.branch}: {commit}"]
+        dead = self.dead_code(ctx, changes)
+        if dead:
+            lines += ["", f"**Possibly dead code (vulture, {len(dead)}):**"]
+            lines += [f"- {item}" for item in dead[:MAX_LISTED]]
+        evidence: dict[str, Any] = {
+            "changed": changed,
+            "remaining": len(remaining),
+            "dead_code": dead[:MAX_LISTED],
+            "steps": steps,
+        }
+        ok = not problem
+        summary = f"{len(changed)} of {len(changes.files)} changed files tidied" + (
+            f"; {len(remaining)} issues left" if remaining else ""
+        )
+        if problem:
+            summary = f"cleanup failed: {problem}"
+            lines += ["", "Retry the stage, or skip it."]
+        profile = stage_agent_profile(ctx)
+        if profile and ok:
+            agent_ok, note = self.agent_step(ctx, profile, changes, lines, dead)
+            lines += ["", "## Agent", "", note]
+            if not agent_ok:
+                ok, summary = False, f"{summary}; {note}"
+        return StageResult(ok=ok, summary=summary, details="\n".join(lines), evidence=evidence)
+
+    def commit(self, ctx: StageContext, changes: ChangeSet, changed: list[str]) -> str:
+        """Commit the edits on the run branch when its checkout is not the workspace."""
+        if not changes.branch or changes.root.resolve() == ctx.workspace.resolve():
+            return ""
+        added = git(changes.root, "add", "--", *changed)
+        done = git(changes.root, "commit", "-q", "-m", "cleanup: ruff format and fix", "--")
+        if not (added.ok and done.ok):
+            ctx.notice("warning", f"cleanup: could not commit on {changes.branch}: {done.error}")
+            return ""
+        head = git(changes.root, "rev-parse", "--short", "HEAD")
+        return head.output.strip()
+
+    def dead_code(self, ctx: StageContext, changes: ChangeSet) -> list[str]:
+        vulture = self.tools.get("vulture")
+        if vulture is None or not changes.python_files:
+            return []
+        argv = [*vulture, "--min-confidence", "80", *changes.python_files]
+        run = run_tool("vulture", argv, changes.root, ctx.config.stage(ctx.stage).timeout)
+        if not run.finished or run.exit_code not in (0, 1, 3):
+            return []
+        return [line.strip() for line in run.output.splitlines() if line.strip()]
+
+    def agent_step(
+        self,
+        ctx: StageContext,
+        profile: str,
+        changes: ChangeSet,
+        report: list[str],
+        dead: list[str],
+    ) -> tuple[bool, str]:
+        sections = [
+            ("The cleanup report", "\n".join(report)),
+            ("Dead code found by vulture", "\n".join(dead) or "(vulture not installed or none)"),
+            ("The run's diff", changes.diff() or "(no git diff)"),
+        ]
+        result = run_stage_agent(ctx, profile, stage_prompt(ctx, sections))
+        if not result.ok:
+            return False, agent_failure(profile, result)
+        return True, result.final_text.strip() or "(the agent said nothing)"

@@ -1,0 +1,260 @@
+"""Stage 5, security: scan what the run changed.
+
+bandit on the changed Python files, detect-secrets on every changed text file, plus
+`[stages.security] command` when configured (`{files}` in it stands for the changed files;
+SARIF on its stdout is read as findings, else a non-zero exit is one finding). Findings go to
+security.sarif and the evidence; a high-severity finding is a blocker (auto-approve stops)
+unless `allow_high` is set. A scanner that is not installed is skipped and said so; one that
+crashes, hangs or prints garbage fails the stage with the reason, keeping what the others found.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..core.fsutil import atomic_write
+from ..core.protocols import StageContext, StageResult
+from .changes import ChangeSet, find_changes, is_text_file
+from .findings import (
+    SEVERITIES,
+    Finding,
+    ReportError,
+    bandit_findings,
+    counts,
+    load_json,
+    sarif_findings,
+    sarif_log,
+    secret_findings,
+)
+from .stage_agent import agent_failure, run_stage_agent, stage_agent_profile, stage_prompt
+from .tools import python_module_argv, run_tool
+
+CHUNK = 400
+MAX_EVIDENCE_FINDINGS = 200
+
+
+def installed_scanners() -> dict[str, list[str] | None]:
+    """The scanners this installation has (None: not installed)."""
+    return {
+        "bandit": python_module_argv("bandit"),
+        "detect-secrets": python_module_argv("detect_secrets"),
+    }
+
+
+@dataclass
+class Scan:
+    findings: list[Finding] = field(default_factory=list)
+    ran: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+def chunks(items: Sequence[str], size: int = CHUNK) -> list[Sequence[str]]:
+    return [items[i : i + size] for i in range(0, len(items), size)]
+
+
+class SecurityRunner:
+    """The built-in security stage. `scanners` overrides the discovered tools (tests)."""
+
+    def __init__(self, scanners: Mapping[str, Sequence[str] | None] | None = None) -> None:
+        self.scanners = dict(scanners) if scanners is not None else installed_scanners()
+
+    def run(self, ctx: StageContext) -> StageResult:
+        changes = find_changes(ctx)
+        sarif_path = ctx.run_dir / "security.sarif"
+        if not changes.files:
+            atomic_write(sarif_path, json.dumps(sarif_log([], []), indent=2))
+            return StageResult(
+                ok=True,
+                summary="nothing to scan: the run changed no files",
+                details=f"Changed files come from {changes.source}; none were found.",
+                evidence={"findings": [], "counts": counts([]), "sarif": str(sarif_path)},
+            )
+        scan = Scan()
+        timeout = ctx.config.stage(ctx.stage).timeout
+        python_files = changes.python_files
+        text_files = [f for f in changes.files if is_text_file(changes.root / f)]
+        self.bandit(ctx, changes, python_files, timeout, scan)
+        self.secrets(ctx, changes, text_files, timeout, scan)
+        self.command(ctx, changes, timeout, scan)
+        atomic_write(sarif_path, json.dumps(sarif_log(scan.findings, scan.ran), indent=2))
+        return self.result(ctx, changes, scan, sarif_path, len(python_files), len(text_files))
+
+    # ---- the scanners ------------------------------------------------------------------
+
+    def bandit(
+        self, ctx: StageContext, changes: ChangeSet, files: list[str], timeout: float, scan: Scan
+    ) -> None:
+        argv = self.scanners.get("bandit")
+        if not files:
+            scan.notes.append("bandit: no changed Python files")
+            return
+        if argv is None:
+            scan.skipped.append("bandit not installed — skipped")
+            return
+        for part in chunks(files):
+            bandit_argv = [*argv, "-f", "json", "-q", *part]
+            run = run_tool("bandit", bandit_argv, changes.root, timeout, ctx.cancel)
+            if not run.finished or run.exit_code not in (0, 1):
+                scan.problems.append(run.problem or f"bandit exited {run.exit_code}")
+                return
+            try:
+                found, errors = bandit_findings(run.output)
+            except ReportError as exc:
+                scan.problems.append(str(exc))
+                return
+            scan.findings += found
+            scan.notes += [f"bandit could not scan {e}" for e in errors]
+        scan.ran.append("bandit")
+
+    def secrets(
+        self, ctx: StageContext, changes: ChangeSet, files: list[str], timeout: float, scan: Scan
+    ) -> None:
+        argv = self.scanners.get("detect-secrets")
+        if not files:
+            scan.notes.append("detect-secrets: no changed text files")
+            return
+        if argv is None:
+            scan.skipped.append("detect-secrets not installed — skipped")
+            return
+        for part in chunks(files):
+            scan_argv = [*argv, "scan", *part]
+            run = run_tool("detect-secrets", scan_argv, changes.root, timeout, ctx.cancel)
+            if not run.ok:
+                scan.problems.append(run.problem)
+                return
+            try:
+                scan.findings += secret_findings(run.output)
+            except ReportError as exc:
+                scan.problems.append(str(exc))
+                return
+        scan.ran.append("detect-secrets")
+
+    def command(self, ctx: StageContext, changes: ChangeSet, timeout: float, scan: Scan) -> None:
+        template = ctx.config.stage(ctx.stage).command
+        if not template:
+            return
+        argv: list[str] = []
+        for part in template:
+            argv += list(changes.files) if part == "{files}" else [part]
+        name = template[0].rsplit("/", 1)[-1]
+        run = run_tool(name, argv, changes.root, timeout, ctx.cancel)
+        if not run.finished:
+            scan.problems.append(run.problem)
+            return
+        scan.ran.append(name)
+        try:
+            report: Any = load_json(run.output, name) if run.output.strip() else None
+        except ReportError:
+            report = None
+        if isinstance(report, dict) and "runs" in report:
+            try:
+                scan.findings += sarif_findings(report, name)
+            except ReportError as exc:
+                scan.problems.append(str(exc))
+        elif run.exit_code != 0:
+            scan.findings.append(
+                Finding(name, f"exit {run.exit_code}", "medium", "", 0, run.tail(5) or run.problem)
+            )
+
+    # ---- the result --------------------------------------------------------------------
+
+    def result(
+        self,
+        ctx: StageContext,
+        changes: ChangeSet,
+        scan: Scan,
+        sarif_path: Any,
+        python_count: int,
+        text_count: int,
+    ) -> StageResult:
+        tally = counts(scan.findings)
+        allow_high = ctx.config.stage(ctx.stage).allow_high
+        blockers: tuple[str, ...] = ()
+        if tally["high"] and not allow_high:
+            blockers = (f"{tally['high']} high-severity finding{'s' * (tally['high'] != 1)}",)
+        ranked = sorted(scan.findings, key=severity_order)
+        count_text = ", ".join(f"{n} {s}" for s, n in tally.items() if n) or "no findings"
+        summary = f"{len(scan.findings)} findings ({count_text}) in {len(changes.files)} files"
+        if not scan.findings:
+            summary = f"no findings in {len(changes.files)} changed files"
+        if scan.skipped:
+            summary += "; " + "; ".join(scan.skipped)
+        lines = [
+            f"Scanned {python_count} Python and {text_count} text files changed by the run "
+            f"({changes.source}) with {', '.join(scan.ran) or 'no scanner'}.",
+            "",
+            "| high | medium | low |",
+            "|---:|---:|---:|",
+            f"| {tally['high']} | {tally['medium']} | {tally['low']} |",
+        ]
+        if allow_high and tally["high"]:
+            lines += ["", "High findings are allowed by the config (`allow_high = true`)."]
+        if ranked:
+            lines += ["", "| severity | tool | rule | where | message |", "|---|---|---|---|---|"]
+            lines += [
+                f"| {f.severity} | {f.tool} | {f.rule} | `{f.where}` | {cell(f.message)} |"
+                for f in ranked
+            ]
+        for title, items in (
+            ("Not run", scan.skipped),
+            ("Problems", scan.problems),
+            ("Notes", [*scan.notes, *changes.problems]),
+        ):
+            if items:
+                lines += ["", f"**{title}:**", *(f"- {item}" for item in items)]
+        lines += ["", f"SARIF: `{sarif_path}`"]
+        evidence = {
+            "findings": [f.as_dict() for f in ranked[:MAX_EVIDENCE_FINDINGS]],
+            "counts": tally,
+            "total": len(scan.findings),
+            "scanners": scan.ran,
+            "skipped": scan.skipped,
+            "problems": scan.problems,
+            "files": len(changes.files),
+            "allow_high": allow_high,
+            "sarif": str(sarif_path),
+        }
+        ok = not scan.problems
+        if scan.problems:
+            summary = f"scan incomplete: {scan.problems[0]}; {summary}"
+            lines += ["", "Retry the stage once the scanner works, or skip it."]
+        profile = stage_agent_profile(ctx)
+        if profile and ok and scan.findings:
+            review = self.agent_review(ctx, profile, changes, ranked)
+            lines += ["", "## Agent review", "", review[1]]
+            if not review[0]:
+                ok = False
+                summary = f"{summary}; {review[1]}"
+        return StageResult(
+            ok=ok, summary=summary, details="\n".join(lines), evidence=evidence, blockers=blockers
+        )
+
+    def agent_review(
+        self, ctx: StageContext, profile: str, changes: ChangeSet, findings: list[Finding]
+    ) -> tuple[bool, str]:
+        table = "\n".join(
+            f"- {f.severity} {f.tool} {f.rule} at {f.where}: {f.message}" for f in findings
+        )
+        prompt = stage_prompt(
+            ctx, [("Findings", table), ("The run's diff", changes.diff() or "(no git diff)")]
+        )
+        result = run_stage_agent(ctx, profile, prompt)
+        if not result.ok:
+            return False, agent_failure(profile, result)
+        atomic_write(ctx.run_dir / "security-review.md", result.final_text)
+        return True, result.final_text.strip() or "(the agent said nothing)"
+
+
+def severity_order(finding: Finding) -> tuple[int, str, int]:
+    rank = SEVERITIES.index(finding.severity) if finding.severity in SEVERITIES else 3
+    return rank, finding.file, finding.line
+
+
+def cell(text: str) -> str:
+    """Text safe inside a Markdown table cell."""
+    return " ".join(text.split()).replace("|", "\\|")[:300]

@@ -1,0 +1,226 @@
+"""Stage 6, test: run the test suite where the run's merged work is, and read the results.
+
+The command is `[stages.test] command`, else autodetected (pytest, npm test, go test, cargo
+test). pytest writes JUnit XML to runs/<id>/junit.xml (a configured command gets the path
+through `{junit}`, and a configured pytest gets `--junitxml` added); go and cargo results are
+read from their output; anything else counts by exit code. A failure lists each failed test
+with its message and the tasks that touched its file; with a test agent configured, the agent
+gets the failures, and the suite runs once more after it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ..core.graph import normalize_path
+from ..core.protocols import StageContext, StageResult
+from .changes import declares, find_changes
+from .detect import JUNIT, TestCommand, detect_test_command
+from .results import ResultsError, TestResults, parse_cargo, parse_go_json, parse_junit
+from .stage_agent import agent_failure, run_stage_agent, stage_agent_profile, stage_prompt
+from .tools import ToolRun, run_tool
+
+PYTEST_NO_TESTS = 5
+TEST_ENV = {"PYTHONDONTWRITEBYTECODE": "1"}
+
+
+def configured_command(argv: list[str]) -> TestCommand:
+    """A configured command; pytest gets a JUnit report even when not asked for one."""
+    joined = " ".join(argv)
+    if JUNIT in joined:
+        return TestCommand("configured", tuple(argv), "junit", "[stages.test] command")
+    if any(part.endswith("pytest") for part in argv):
+        return TestCommand(
+            "pytest", (*argv, f"--junitxml={JUNIT}"), "junit", "[stages.test] command"
+        )
+    if argv[:2] == ["go", "test"] and "-json" in argv:
+        return TestCommand("go", tuple(argv), "go-json", "[stages.test] command")
+    if argv[:2] == ["cargo", "test"]:
+        return TestCommand("cargo", tuple(argv), "cargo", "[stages.test] command")
+    return TestCommand("configured", tuple(argv), "exit", "[stages.test] command")
+
+
+@dataclass
+class Outcome:
+    """One run of the suite: the tool run, and its results when they could be read."""
+
+    run: ToolRun
+    results: TestResults | None
+    problem: str = ""
+
+
+def run_suite(ctx: StageContext, command: TestCommand, root: Path, junit: Path) -> Outcome:
+    junit.unlink(missing_ok=True)
+    argv = [part.replace(JUNIT, str(junit)) for part in command.argv]
+    if command.framework == "pytest" and "-p" not in argv:
+        argv += ["-p", "no:cacheprovider"]
+    timeout = ctx.config.stage(ctx.stage).timeout
+    run = run_tool(command.framework, argv, root, timeout, ctx.cancel, env=TEST_ENV)
+    if not run.started:
+        return Outcome(run, None, run.problem)
+    if run.timed_out:
+        return Outcome(
+            run,
+            None,
+            f"the tests hung: stopped after {timeout:g} s ([stages.test] timeout); "
+            "look for a test waiting on input, the network or a lock",
+        )
+    if not run.finished:
+        return Outcome(run, None, run.problem)
+    try:
+        if command.report == "junit":
+            if command.framework == "pytest" and run.exit_code == PYTEST_NO_TESTS:
+                return Outcome(run, TestResults())
+            results = parse_junit(junit, root)
+        elif command.report == "go-json":
+            results = parse_go_json(run.output)
+        elif command.report == "cargo":
+            results = parse_cargo(run.output + "\n" + run.errors)
+        else:
+            results = None
+    except ResultsError as exc:
+        if run.exit_code == 0:
+            return Outcome(run, None)
+        return Outcome(run, None, f"{run.problem} ({exc})")
+    if results is not None and results.green and run.exit_code != 0:
+        return Outcome(run, results, f"{run.problem}, yet no test failed: see the output")
+    return Outcome(run, results)
+
+
+def suspects(ctx: StageContext, files: set[str]) -> dict[str, list[str]]:
+    """Task ID → the failing test files it changed (or declared)."""
+    found: dict[str, list[str]] = {}
+    for task in ctx.state.tasks.values():
+        touched = {normalize_path(f) for f in task.changed_files}
+        for file in sorted(files):
+            if file in touched or declares(task.files, file):
+                found.setdefault(task.id, []).append(file)
+    return found
+
+
+class TestRunner:
+    """The built-in test stage."""
+
+    __test__ = False
+
+    def run(self, ctx: StageContext) -> StageResult:
+        root = find_changes(ctx).root
+        configured = ctx.config.stage(ctx.stage).command
+        command = configured_command(configured) if configured else detect_test_command(root)
+        if command is None:
+            return StageResult(
+                ok=True,
+                summary="no tests: no test framework found (set [stages.test] command)",
+                details=f"Looked in `{root}` for pytest, package.json's test script, go.mod "
+                "and Cargo.toml. Set `[stages.test] command` in .orchestrator/config.toml to "
+                "run another test command.",
+                evidence={"ran": False, "reason": "no test framework found"},
+            )
+        junit = ctx.run_dir / "junit.xml"
+        outcome = run_suite(ctx, command, root, junit)
+        notes: list[str] = []
+        profile = stage_agent_profile(ctx)
+        if profile and outcome.results is not None and not outcome.results.green:
+            agent_ok, note = self.agent_fix(ctx, profile, outcome.results)
+            notes.append(note)
+            if agent_ok:
+                outcome = run_suite(ctx, command, root, junit)
+        return self.result(ctx, command, root, junit, outcome, notes)
+
+    def agent_fix(self, ctx: StageContext, profile: str, results: TestResults) -> tuple[bool, str]:
+        failures = "\n\n".join(f"### {f.name}\n{f.message}" for f in results.failures)
+        prompt = stage_prompt(ctx, [("Test results", f"{results.line()}\n\n{failures}")])
+        result = run_stage_agent(ctx, profile, prompt)
+        if not result.ok:
+            return False, agent_failure(profile, result)
+        return True, f"{profile} worked on the failures; the suite ran again."
+
+    def result(
+        self,
+        ctx: StageContext,
+        command: TestCommand,
+        root: Path,
+        junit: Path,
+        outcome: Outcome,
+        notes: list[str],
+    ) -> StageResult:
+        run, results = outcome.run, outcome.results
+        evidence: dict[str, Any] = {
+            "ran": True,
+            "command": command.display(),
+            "framework": command.framework,
+            "cwd": str(root),
+            "exit_code": run.exit_code,
+            "seconds": round(run.duration, 2),
+        }
+        if junit.is_file():
+            evidence["junit"] = str(junit)
+        lines = [
+            f"Ran `{command.display()}` in `{root}` ({command.reason}) in {run.duration:.1f} s."
+        ]
+        lines += [f"- {note}" for note in notes]
+        if results is not None:
+            evidence.update(results.counts())
+            evidence["failures"] = [f.as_dict() for f in results.failures[:50]]
+        if outcome.problem:
+            lines += ["", f"**{outcome.problem}**", "", "```", run.tail(30), "```"]
+            lines += ["", retry_advice(ctx, {})]
+            evidence["problem"] = outcome.problem
+            summary = f"tests did not run through: {outcome.problem}"
+            if results is not None:
+                summary = f"{results.line()}; {outcome.problem}"
+            return StageResult(False, summary, "\n".join(lines), evidence)
+        if results is None:
+            summary = f"tests passed (exit 0; {command.framework} gives no counts)"
+            return StageResult(True, summary, "\n".join(lines), evidence)
+        if results.green:
+            summary = f"{results.line()}" if results.total else "no tests were collected"
+            lines += ["", f"**{summary}**"]
+            return StageResult(True, summary, "\n".join(lines), evidence)
+        failing_files = {f.file for f in results.failures if f.file}
+        blame = suspects(ctx, failing_files)
+        evidence["send_back"] = {
+            "tasks": sorted(blame),
+            "feedback": feedback_text(results, blame),
+        }
+        lines += ["", f"**{results.line()}**", ""]
+        for failure in results.failures:
+            where = f" (`{failure.file}`)" if failure.file else ""
+            lines += [f"- **{failure.name}**{where} — {failure.kind}:", "", indent(failure.message)]
+        lines += ["", retry_advice(ctx, blame)]
+        return StageResult(
+            ok=False,
+            summary=f"{results.line()}",
+            details="\n".join(lines),
+            evidence=evidence,
+        )
+
+
+def indent(text: str) -> str:
+    return "\n".join("    " + line for line in (text or "(no message)").splitlines()[:20])
+
+
+def feedback_text(results: TestResults, blame: dict[str, list[str]]) -> str:
+    tasks = ", ".join(sorted(blame)) or "the tasks that touched these tests"
+    failures = "; ".join(
+        f"{f.name}: {f.message.splitlines()[0][:200]}" for f in results.failures[:10] if f.message
+    )
+    return f"{tasks}: the test stage failed ({results.line()}). Fix: {failures or 'see junit.xml'}"
+
+
+def retry_advice(ctx: StageContext, blame: dict[str, list[str]]) -> str:
+    lines = [
+        "**What now:** fix the cause and **retry** this stage (`orchestrator-tui retry`) to "
+        "run the tests again; **reject** with feedback to rerun it with a note"
+        + (" for the test agent" if ctx.config.stage(ctx.stage).agent else "")
+        + "; or **skip** it.",
+    ]
+    if blame:
+        who = "; ".join(f"{task} ({', '.join(files)})" for task, files in sorted(blame.items()))
+        lines.append(
+            f"Tasks that touched the failing tests: {who}. To have them redo their work, "
+            "send this feedback naming them at the implement stage."
+        )
+    return "\n\n".join(lines)
