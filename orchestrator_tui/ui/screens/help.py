@@ -1,0 +1,44 @@
+"""The keys, in one place (`?`)."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Markdown
+
+HELP = """\
+## Keys
+
+| key | what it does |
+|---|---|
+| `a` | approve the stage that waits (opens what it produced first) |
+| `r` | reject the waiting stage, with feedback for its rerun |
+| `p` | pause (no new stage or task starts) / resume |
+| `R` | retry the selected failed task (or the failed stage) |
+| `s` | skip the selected task (its dependents may run) |
+| `enter` | the selected task: description, dependencies, files, prompt, log, diff |
+| `d` | the selected task's diff |
+| `[` `]` | previous / next agent log |
+| `tab` `↑` `↓` | move between panes and tasks |
+| `ctrl+p` | command palette: every action by name |
+| `q` | quit; if agents run, stop them and leave the run to resume later |
+| `?` | this help |
+
+The board at the top shows the nine stages; **◆ APPROVE?** marks the one that waits.
+★ marks the critical path. Edit PLAN.md or CLAUDE.md at any time: the app reloads them
+and says what changed; an invalid plan shows a banner and the last good plan stays.
+"""
+
+
+class HelpScreen(ModalScreen[None]):
+    CSS_PATH = "help.tcss"
+    BINDINGS = [Binding("escape,q,question_mark", "close", "Close")]
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll(id="dialog"):
+            yield Markdown(HELP)
+
+    def action_close(self) -> None:
+        self.dismiss(None)

@@ -1,0 +1,73 @@
+"""The header line: the run, the workspace, where the pipeline is, tokens and cost."""
+
+from __future__ import annotations
+
+import os
+
+from rich.style import Style
+from rich.text import Text
+from textual.widgets import Static
+
+from ...core.state import RunState
+from ..view import fmt_cost, fmt_duration, fmt_tokens, running_tasks
+
+
+def short_path(path: str) -> str:
+    home = os.path.expanduser("~")
+    if home not in ("", "/") and (path == home or path.startswith(home + os.sep)):
+        return "~" + path[len(home) :]
+    return path
+
+
+class RunHeader(Static):
+    COMPONENT_CLASSES = {
+        "run-header--title",
+        "run-header--dim",
+        "run-header--paused",
+        "run-header--complete",
+        "run-header--failed",
+        "run-header--waiting",
+    }
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id, markup=False)
+
+    def show(self, state: RunState, now: float, engine_note: str = "") -> None:
+        dim = self.style("dim")
+        line = Text(no_wrap=True, overflow="ellipsis")
+        line.append(" orchestrator-tui ", style=self.style("title"))
+        line.append(" run ", style=dim)
+        line.append(state.run_id or "—")
+        line.append("  ", style=dim)
+        line.append(short_path(state.workspace) if state.workspace else "")
+        line.append("  │ ", style=dim)
+        line.append_text(self.where(state))
+        if state.paused:
+            line.append("  ⏸ PAUSED", style=self.style("paused"))
+        if engine_note:
+            line.append(f"  {engine_note}", style=self.style("failed"))
+        tokens = state.input_tokens + state.output_tokens
+        line.append("  │ ", style=dim)
+        line.append(f"{fmt_tokens(tokens)} tok  {fmt_cost(state.cost_usd)}")
+        if state.started_at:
+            end = state.updated_at if state.finished else now
+            line.append(f"  {fmt_duration(max(0.0, end - state.started_at))}", style=dim)
+        self.update(line)
+
+    def where(self, state: RunState) -> Text:
+        if state.outcome == "complete":
+            return Text("✓ complete", style=self.style("complete"))
+        if state.outcome:
+            return Text(f"✗ {state.outcome}", style=self.style("failed"))
+        if state.gate is not None:
+            verb = "failed, decide" if state.gate.failed else "waiting for approval"
+            return Text(f"◆ {state.gate.stage.title}: {verb}", style=self.style("waiting"))
+        stage = state.current_stage
+        text = Text(f"▶ {stage.title}" if stage else "")
+        running = len(running_tasks(state))
+        if running:
+            text.append(f" · {running} running")
+        return text
+
+    def style(self, name: str) -> Style:
+        return self.get_component_rich_style(f"run-header--{name}", partial=True)
