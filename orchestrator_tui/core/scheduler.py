@@ -9,11 +9,16 @@ from .graph import overlap_conflicts, remaining_path
 from .models import Task, TaskStatus
 
 
+RESOLVED = frozenset({TaskStatus.DONE, TaskStatus.SKIPPED})
+WAITING = frozenset({TaskStatus.PENDING, TaskStatus.READY})
+
+
 class Scheduler:
     """Orders ready tasks by (longest remaining path, priority, plan order)."""
 
     def __init__(self, tasks: Sequence[Task]) -> None:
         self.tasks = {task.id: task for task in tasks}
+        self.depends = [(task.id, task.depends) for task in tasks]
         self.order = {task.id: i for i, task in enumerate(tasks)}
         self.remaining = remaining_path(tasks)
         self.conflicts = overlap_conflicts(tasks)
@@ -25,11 +30,13 @@ class Scheduler:
 
     def ready(self, status: Mapping[str, TaskStatus]) -> list[str]:
         """Pending tasks whose dependencies are all resolved, most urgent first."""
+        resolved = {task_id for task_id, s in status.items() if s in RESOLVED}
         ready = [
             task_id
-            for task_id, task in self.tasks.items()
-            if status.get(task_id, TaskStatus.PENDING) in (TaskStatus.PENDING, TaskStatus.READY)
-            and all(status.get(dep, TaskStatus.PENDING).resolved for dep in task.depends)
+            for task_id, depends in self.depends
+            if task_id not in resolved
+            and status.get(task_id, TaskStatus.PENDING) in WAITING
+            and resolved.issuperset(depends)
         ]
         return sorted(ready, key=self.urgency)
 
