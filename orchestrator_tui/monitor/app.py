@@ -150,7 +150,7 @@ class MonitorApp(App[None]):
         self.query_one(RunHeader).show(snapshot, now)
         self.query_one(StageStrip).state = state
         self.query_one(GateBox).show(state.gate)
-        self.query_one(TaskCounts).show(state)
+        self.query_one(TaskCounts).state = state
         self.query_one(AgentLines).show(snapshot, now)
         self.query_one(ProblemLines).show(state)
         dead = engine_liveness(snapshot, now).level == "dead"

@@ -19,9 +19,9 @@ def agent_text(snapshot: MonitorSnapshot, now: float) -> Text:
     for number, task in enumerate(running):
         if number:
             text.append("\n")
-        text.append("● ", style="yellow")
+        text.append("● ", style="cyan")
         text.append(task.id, style="bold")
-        text.append(f" {short_duration(now - task.started_at)}", style="cyan")
+        text.append(f" {short_duration(now - task.started_at)}")
         if task.tokens or task.cost_usd:
             text.append(f" {short_tokens(task.tokens)} {short_cost(task.cost_usd)}", style="dim")
         line = snapshot.output_tail(task.id) or task.title

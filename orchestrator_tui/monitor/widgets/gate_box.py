@@ -13,7 +13,7 @@ def gate_text(gate: Gate) -> Text:
     if gate.failed:
         text.append(f"! {gate.stage.title} failed", style="bold red")
     else:
-        text.append(f"⏸ {gate.stage.title} waits for you", style="bold magenta")
+        text.append(f"⏸ {gate.stage.title} waits for you", style="bold yellow")
     if gate.summary:
         text.append("\n" + gate.summary)
     for blocker in gate.blockers:

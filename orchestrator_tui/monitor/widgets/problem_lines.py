@@ -10,7 +10,7 @@ from ...core.state import RunState
 
 MARKS = {
     TaskStatus.FAILED: ("✗", "bold red"),
-    TaskStatus.CONFLICT: ("⚡", "bold red"),
+    TaskStatus.CONFLICT: ("⇄", "bold red"),
     TaskStatus.BLOCKED: ("⊘", "red"),
 }
 

@@ -10,7 +10,7 @@ from ..liveness import engine_liveness
 
 LIVENESS_STYLE = {
     "alive": ("♥ ", "green"),
-    "dead": ("✗ ", "bold red"),
+    "dead": ("", "bold red"),
     "done": ("■ ", "bold"),
     "idle": ("… ", "dim"),
 }

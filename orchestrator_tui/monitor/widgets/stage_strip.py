@@ -12,8 +12,8 @@ from ...core.state import RunState
 GLYPHS: dict[StageStatus, tuple[str, str]] = {
     StageStatus.DONE: ("✓", "green"),
     StageStatus.APPROVED: ("✓", "green"),
-    StageStatus.RUNNING: ("●", "bold yellow"),
-    StageStatus.AWAITING_APPROVAL: ("⏸", "bold magenta"),
+    StageStatus.RUNNING: ("●", "bold cyan"),
+    StageStatus.AWAITING_APPROVAL: ("⏸", "bold yellow"),
     StageStatus.FAILED: ("✗", "bold red"),
     StageStatus.PENDING: ("·", "dim"),
     StageStatus.SKIPPED: ("↷", "yellow"),

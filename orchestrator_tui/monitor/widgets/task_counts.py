@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from rich.text import Text
-from textual.widgets import Static
+from textual.geometry import Size
+from textual.reactive import reactive
+from textual.widget import Widget
 
 from ...core.models import TaskStatus
 from ...core.state import RunState
 from ..formatting import short_cost, short_tokens
 
 ORDER: tuple[tuple[TaskStatus, str], ...] = (
-    (TaskStatus.RUNNING, "yellow"),
+    (TaskStatus.RUNNING, "cyan"),
     (TaskStatus.DONE, "green"),
     (TaskStatus.READY, ""),
     (TaskStatus.PENDING, "dim"),
@@ -19,29 +21,52 @@ ORDER: tuple[tuple[TaskStatus, str], ...] = (
     (TaskStatus.BLOCKED, "red"),
     (TaskStatus.SKIPPED, "yellow"),
 )
+SEPARATOR = " · "
 
 
-def counts_text(state: RunState) -> Text:
-    text = Text()
-    text.append(f"tasks {len(state.tasks)}:", style="bold")
-    parts = [(state.count(status), status.value, style) for status, style in ORDER]
-    first = True
-    for count, name, style in parts:
-        if not count:
-            continue
-        text.append(" " if first else " · ")
-        text.append(f"{count} {name}", style=style)
-        first = False
+def packed(head: Text, items: list[Text], width: int) -> Text:
+    """`head` then the items joined by ' · ', broken into lines between items, never
+    inside one (so "1 pending" stays together in a 30-column pane)."""
+    text = head.copy()
+    column = text.cell_len
+    for number, item in enumerate(items):
+        separator = SEPARATOR if number else " "
+        if column and column + len(separator) + item.cell_len > width:
+            text.append("\n")
+            column, separator = 0, ""
+        text.append(separator)
+        text.append_text(item)
+        column += len(separator) + item.cell_len
+    return text
+
+
+def counts_text(state: RunState, width: int) -> Text:
+    head = Text()
+    head.append(f"tasks {len(state.tasks)}:", style="bold")
+    items = [
+        Text(f"{state.count(status)} {status.value}", style=style)
+        for status, style in ORDER
+        if state.count(status)
+    ]
+    text = packed(head, items, width)
     tokens = state.input_tokens + state.output_tokens
     if tokens or state.cost_usd:
         text.append(f"\n{short_cost(state.cost_usd)} · {short_tokens(tokens)} tokens", style="dim")
     return text
 
 
-class TaskCounts(Static):
+class TaskCounts(Widget):
     """Hidden until the plan is frozen (no tasks before stage 3)."""
 
-    def show(self, state: RunState) -> None:
+    DEFAULT_CSS = "TaskCounts { height: auto; }"
+
+    state: reactive[RunState] = reactive(RunState, always_update=True, layout=True)
+
+    def watch_state(self, state: RunState) -> None:
         self.display = bool(state.tasks)
-        if state.tasks:
-            self.update(counts_text(state))
+
+    def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
+        return len(counts_text(self.state, width).plain.splitlines())
+
+    def render(self) -> Text:
+        return counts_text(self.state, self.content_size.width)
