@@ -1,0 +1,109 @@
+"""Orchestrator overhead against make: 1,000 no-op shell tasks (`true`) in a random DAG.
+
+Runs `orchestrator-tui run --headless --approve all --concurrency 8` (shell backend, no git
+isolation) and `make -j8` on a generated Makefile of the same DAG, side by side in one run,
+and prints the ratio. Goal: ≤ 1.5×. Not a test: it prints.
+
+    python bench/overhead.py [--tasks 1000] [--seed 1]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+CONFIG = """
+[run]
+concurrency = 8
+isolation = "none"
+retries = 0
+[gates]
+plan = false
+parallel = false
+implement = false
+security = false
+test = false
+review = false
+[agents]
+default = "sh"
+[agents.sh]
+backend = "shell"
+"""
+
+
+def random_dag(count: int, rng: random.Random) -> list[list[int]]:
+    deps = []
+    for i in range(count):
+        window = list(range(max(0, i - 50), i))
+        deps.append(sorted(rng.sample(window, min(len(window), rng.choice((0, 1, 1, 2, 3))))))
+    return deps
+
+
+def write_plan(root: Path, deps: list[list[int]]) -> None:
+    sections = ["# Plan: overhead\n"]
+    for i, before in enumerate(deps):
+        depends = ", ".join(f"t{d}" for d in before) or "none"
+        sections.append(f"## t{i}: no-op {i}\ndepends: {depends}\nrun: true\n")
+    (root / "PLAN.md").write_text("\n".join(sections))
+    (root / ".orchestrator").mkdir()
+    (root / ".orchestrator" / "config.toml").write_text(CONFIG)
+
+
+def write_makefile(root: Path, deps: list[list[int]]) -> None:
+    lines = [".PHONY: all " + " ".join(f"t{i}" for i in range(len(deps))), ""]
+    lines.append("all: " + " ".join(f"t{i}" for i in range(len(deps))))
+    for i, before in enumerate(deps):
+        lines += [f"t{i}: " + " ".join(f"t{d}" for d in before), "\ttrue", ""]
+    (root / "Makefile").write_text("\n".join(lines))
+
+
+def timed(argv: list[str], cwd: Path) -> float:
+    started = time.perf_counter()
+    result = subprocess.run(
+        argv,
+        cwd=cwd,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        env={**os.environ, "CI": ""},
+        timeout=1800,
+    )
+    elapsed = time.perf_counter() - started
+    if result.returncode != 0:
+        raise SystemExit(f"{argv[0]} failed: {result.stderr.decode()[-2000:]}")
+    return elapsed
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--tasks", type=int, default=1000)
+    parser.add_argument("--seed", type=int, default=1)
+    args = parser.parse_args()
+    if not shutil.which("make"):
+        raise SystemExit("make is not installed")
+    deps = random_dag(args.tasks, random.Random(args.seed))
+    with tempfile.TemporaryDirectory() as tmp:
+        orch_dir, make_dir = Path(tmp, "orch"), Path(tmp, "make")
+        orch_dir.mkdir()
+        make_dir.mkdir()
+        write_plan(orch_dir, deps)
+        write_makefile(make_dir, deps)
+        make_time = timed(["make", "-j8", "-s"], make_dir)
+        orch_time = timed(
+            [sys.executable, "-m", "orchestrator_tui", "run", "--headless", "-C", str(orch_dir)],
+            orch_dir,
+        )
+    print(f"{args.tasks} no-op tasks, concurrency 8")
+    print(f"make -j8:          {make_time:8.2f} s")
+    print(f"orchestrator-tui:  {orch_time:8.2f} s  (whole pipeline, headless)")
+    print(f"ratio:             {orch_time / make_time:8.2f}×  (goal ≤ 1.5×)")
+
+
+if __name__ == "__main__":
+    main()
