@@ -70,8 +70,9 @@ def implementing() -> list[ev.EventBase]:
         [
             *opening(),
             ev.TaskStarted(task="T1", agent="claude", at=T0 + 22),
-            ev.TaskUsage(task="T1", input_tokens=8000, output_tokens=1500, cost_usd=0.05,
-                         at=T0 + 60),  # fmt: skip
+            ev.TaskUsage(
+                task="T1", input_tokens=8000, output_tokens=1500, cost_usd=0.05, at=T0 + 60
+            ),
             ev.TaskFinished(task="T1", status="done", exit_code=0, at=T0 + 61),
             ev.TaskMerged(task="T1", commit="1a2b3c4", at=T0 + 62),
             ev.TaskStarted(task="T2", agent="claude", at=T0 + 63),
@@ -80,10 +81,16 @@ def implementing() -> list[ev.EventBase]:
             ev.TaskStarted(task="T5", agent="claude", at=T0 + 64),
             ev.TaskFinished(task="T5", status="done", exit_code=0, at=T0 + 90),
             ev.MergeConflict(task="T5", files=("src/settings.py",), at=T0 + 91),
-            ev.TaskUsage(task="T2", input_tokens=12000, output_tokens=3000, cost_usd=0.084,
-                         at=T0 + 120),  # fmt: skip
-            ev.TaskFinished(task="T4", status="failed", exit_code=2,
-                            reason="tests failed: 3 of 12 in test_hash.py", at=T0 + 140),  # fmt: skip
+            ev.TaskUsage(
+                task="T2", input_tokens=12000, output_tokens=3000, cost_usd=0.084, at=T0 + 120
+            ),
+            ev.TaskFinished(
+                task="T4",
+                status="failed",
+                exit_code=2,
+                reason="tests failed: 3 of 12 in test_hash.py",
+                at=T0 + 140,
+            ),
             ev.TaskBlocked(task="T6", cause="T4 failed", at=T0 + 140),
             ev.Notice(level="warning", text="budget: 80% of $1.00 spent", at=T0 + 150),
         ]
@@ -97,20 +104,23 @@ def waiting_at_review() -> list[ev.EventBase]:
         at = T0 + 22 + number * 10
         events += [
             ev.TaskStarted(task=task.id, agent="claude", at=at),
-            ev.TaskUsage(task=task.id, input_tokens=6000, output_tokens=1000, cost_usd=0.04,
-                         at=at + 8),  # fmt: skip
+            ev.TaskUsage(
+                task=task.id, input_tokens=6000, output_tokens=1000, cost_usd=0.04, at=at + 8
+            ),
             ev.TaskFinished(task=task.id, status="done", exit_code=0, at=at + 9),
             ev.TaskMerged(task=task.id, at=at + 9),
         ]
     events += [
-        ev.StageFinished(stage=StageName.IMPLEMENT, status="done", summary="7 tasks done",
-                         at=T0 + 95),  # fmt: skip
+        ev.StageFinished(
+            stage=StageName.IMPLEMENT, status="done", summary="7 tasks done", at=T0 + 95
+        ),
         ev.GateDecided(stage=StageName.IMPLEMENT, decision="approve", by="app", at=T0 + 96),
         *passed_stage(StageName.SECURITY, T0 + 97, "no findings"),
         *passed_stage(StageName.TEST, T0 + 104, "48 passed"),
         ev.StageStarted(stage=StageName.CLEANUP, at=T0 + 111),
-        ev.StageFinished(stage=StageName.CLEANUP, status="skipped", summary="no changes",
-                         at=T0 + 112),  # fmt: skip
+        ev.StageFinished(
+            stage=StageName.CLEANUP, status="skipped", summary="no changes", at=T0 + 112
+        ),
         ev.GateDecided(stage=StageName.CLEANUP, decision="approve", by="auto", at=T0 + 112),
         ev.StageStarted(stage=StageName.REVIEW, at=T0 + 113),
         ev.StageFinished(
