@@ -273,7 +273,11 @@ class Engine:
             elif stage == StageName.IMPLEMENT:
                 from .implement import Implementer
 
-                result = Implementer(self, feedback).run()
+                self.plan = self.plan or self.try_parse_plan()
+                if self.plan is None:
+                    result = StageResult(ok=False, summary="no valid plan: fix PLAN.md, retry")
+                else:
+                    result = Implementer(self, feedback).run()
             elif stage in self.runners:
                 result = self.runners[stage].run(self.stage_context(stage, feedback))
             else:
