@@ -58,6 +58,7 @@ class ProcessSpec:
     timeout: float = 1800.0
     stall_after: float = 120.0
     label: str = ""
+    stdin_path: Path | None = None
 
 
 @dataclass(frozen=True)
@@ -162,8 +163,9 @@ class ProcessGroup:
         members = group_members(self.pgid)
         return members is None or bool(members)
 
-    def kill(self, grace: float = KILL_GRACE) -> None:
+    def kill(self, grace: float | None = None) -> None:
         """SIGTERM to the group, SIGKILL to whatever is left after `grace` seconds."""
+        grace = KILL_GRACE if grace is None else grace
         if not self.signal(signal.SIGTERM):
             return
         deadline = time.monotonic() + grace
@@ -199,10 +201,10 @@ class OutputPump:
                     break
                 self.supervisor.log_bytes(chunk)
                 complete = chunk.endswith(b"\n")
-                room = MAX_LINE_BYTES - len(head)
-                if room > 0:
-                    head += chunk[:room]
-                dropped += max(0, len(chunk) - max(room, 0))
+                body = chunk[:-1] if complete else chunk
+                room = max(0, MAX_LINE_BYTES - len(head))
+                head += body[:room]
+                dropped += max(0, len(body) - room)
                 if complete:
                     self.deliver(bytes(head), dropped)
                     head.clear()
@@ -276,7 +278,6 @@ class Supervisor:
 
     def run(self) -> ProcessOutcome:
         spec = self.spec
-        started = time.monotonic()
         problem = self.cannot_start()
         if problem:
             self.write_header(f"not started: {problem}")
@@ -285,26 +286,43 @@ class Supervisor:
         spec.log_path.parent.mkdir(parents=True, exist_ok=True)
         with spec.log_path.open("ab") as log:
             self.log = log
-            self.write_header(f"$ {describe_argv(spec.argv)}  (in {spec.cwd})")
             try:
-                process = subprocess.Popen(
-                    list(spec.argv),
-                    cwd=spec.cwd,
-                    env=dict(spec.env),
-                    stdin=subprocess.DEVNULL,
-                    stdout=subprocess.PIPE,
-                    stderr=subprocess.PIPE,
-                    start_new_session=True,
-                )
-            except OSError as exc:
-                reason = f"could not start {spec.argv[0]}: {exc.strerror or exc}"
-                self.write_footer(reason)
-                self.events.output([f"[orchestrator] {reason}"])
-                return ProcessOutcome(reason=reason, exit_code=None, started=False)
-            outcome = self.supervise(process, started)
-            self.write_footer(f"{outcome.reason} after {outcome.duration:.1f} s")
-        self.log = None
+                self.write_header(f"$ {describe_argv(spec.argv)}  (in {spec.cwd})")
+                outcome = self.start_and_supervise()
+                self.write_footer(f"{outcome.reason} after {outcome.duration:.1f} s")
+            finally:
+                self.log = None
+        if not outcome.started:
+            self.events.output([f"[orchestrator] {outcome.reason}"])
         return outcome
+
+    def start_and_supervise(self) -> ProcessOutcome:
+        spec = self.spec
+        started = time.monotonic()
+        try:
+            stdin: IO[bytes] | int = (
+                spec.stdin_path.open("rb") if spec.stdin_path else subprocess.DEVNULL
+            )
+        except OSError as exc:
+            reason = f"could not read {spec.stdin_path}: {exc.strerror or exc}"
+            return ProcessOutcome(reason=reason, exit_code=None, started=False)
+        try:
+            process = subprocess.Popen(
+                list(spec.argv),
+                cwd=spec.cwd,
+                env=dict(spec.env),
+                stdin=stdin,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                start_new_session=True,
+            )
+        except OSError as exc:
+            reason = f"could not start {spec.argv[0]}: {exc.strerror or exc}"
+            return ProcessOutcome(reason=reason, exit_code=None, started=False)
+        finally:
+            if not isinstance(stdin, int):
+                stdin.close()
+        return self.supervise(process, started)
 
     def cannot_start(self) -> str:
         spec = self.spec

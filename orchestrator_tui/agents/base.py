@@ -1,0 +1,178 @@
+"""What every CLI backend shares: a job → argv, the runner, a parser of the agent's lines.
+
+A backend subclasses CliBackend (argv, parser) and OutputParser (line → display lines, the
+process outcome → AgentResult). Reasons a run failed read the same for every backend:
+
+- it never started: "executable not found: claude (profile 'claude': …)"
+- we stopped it: "timeout after N s", "cancelled", "killed by signal N (SIGKILL)"
+- the agent said so: "agent reported error: …", "permission denied: Bash (rm -rf build)",
+  "max turns reached (N turns)", "no result: …"
+- otherwise "exit N: <its last line on stderr>".
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+
+from ..core.config import AgentProfile
+from ..core.protocols import AgentEvents, AgentJob, AgentResult
+from .runner import ProcessOutcome, ProcessSpec, Stream, merged_env, run_process
+
+ERROR_WORDS = re.compile(r"error|panic|exception|fatal|traceback", re.IGNORECASE)
+# Linux refuses a single argument longer than 128 KiB; longer prompts go through stdin.
+MAX_PROMPT_ARG = 100_000
+
+
+class JobError(ValueError):
+    """The job cannot be turned into a command (e.g. a shell task without `run:`)."""
+
+
+def clip(text: str, limit: int = 300) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def relative_path(path: str, workdir: Path) -> str:
+    """`path` relative to the agent's working directory when it lies inside it."""
+    try:
+        return Path(path).relative_to(workdir).as_posix()
+    except ValueError:
+        try:
+            return Path(path).resolve().relative_to(workdir.resolve()).as_posix()
+        except (ValueError, OSError):
+            return path
+
+
+def exit_reason(outcome: ProcessOutcome) -> str:
+    """ "exit N", with the agent's last words on stderr when it left some."""
+    tail = [line for line in outcome.stderr_tail if line.strip()]
+    # the line that names the error, else the head of the last message (not its stack)
+    tail = (
+        [line for line in tail if ERROR_WORDS.search(line)]
+        or [line for line in tail if not line[:1].isspace()]
+        or tail
+    )
+    if tail:
+        return f"{outcome.reason}: {clip(tail[-1], 200)}"
+    return outcome.reason
+
+
+class OutputParser:
+    """Reads one agent's output (from the runner's reader threads, one line at a time)."""
+
+    def __init__(self, job: AgentJob, events: AgentEvents) -> None:
+        self.job = job
+        self.events = events
+        self.session_id = ""
+        self.final_text = ""
+        self.files: list[str] = []
+        self.errors: list[str] = []
+        self.denials: list[str] = []
+
+    def line(self, text: str, stream: Stream) -> Sequence[str]:
+        if stream == "stderr":
+            return [f"[stderr] {text}"] if text.strip() else []
+        return [text] if text.strip() else []
+
+    def finish(self) -> None:
+        """Called once the process ended, before `result` (flush partial state)."""
+
+    def outcome_failure(self, outcome: ProcessOutcome) -> str:
+        """A reason when the process did not run to its own end, else ""."""
+        if not outcome.started or outcome.timed_out or outcome.cancelled:
+            return outcome.reason
+        if outcome.exit_code is None:  # killed by a signal we did not send
+            return outcome.reason
+        return ""
+
+    def verdict(self, outcome: ProcessOutcome) -> str:
+        """The reason the run failed by what the agent printed ("" when it succeeded)."""
+        if self.errors:
+            return f"agent reported error: {clip(self.errors[-1])}"
+        if self.denials:
+            return "permission denied: " + ", ".join(dict.fromkeys(self.denials))
+        if outcome.exit_code:
+            return exit_reason(outcome)
+        return ""
+
+    def result(self, outcome: ProcessOutcome) -> AgentResult:
+        self.finish()
+        reason = self.outcome_failure(outcome) or self.verdict(outcome)
+        return AgentResult(
+            ok=not reason,
+            reason=reason or "ok",
+            exit_code=outcome.exit_code,
+            session_id=self.session_id,
+            final_text=self.final_text,
+            files=tuple(dict.fromkeys(self.files)),
+        )
+
+    def add_file(self, path: str) -> None:
+        if path:
+            self.files.append(relative_path(path, self.job.workdir))
+
+
+class CliBackend:
+    """Runs one agent CLI under the runner; subclasses say how to call it and read it."""
+
+    default_executable = ""
+
+    def __init__(self, profile_name: str, profile: AgentProfile) -> None:
+        self.profile_name = profile_name
+        self.profile = profile
+
+    @property
+    def executable(self) -> str:
+        return self.profile.executable or self.default_executable
+
+    def argv(self, job: AgentJob) -> list[str]:
+        raise NotImplementedError
+
+    def parser(self, job: AgentJob, events: AgentEvents) -> OutputParser:
+        return OutputParser(job, events)
+
+    def stdin_path(self, job: AgentJob) -> Path | None:
+        """A file to feed on stdin (default: none, stdin is /dev/null)."""
+        return None
+
+    def env(self, job: AgentJob) -> dict[str, str]:
+        """The environment: ours, the profile's, the job's, and where the task's files are."""
+        info = {
+            "ORCH_RUN_ID": job.run_id,
+            "ORCH_TASK_ID": job.task.id,
+            "ORCH_PROMPT_FILE": os.fspath(job.prompt_file),
+            "ORCH_WORKDIR": os.fspath(job.workdir),
+        }
+        return merged_env(info, self.profile.env, job.env)
+
+    def run(self, job: AgentJob, events: AgentEvents, cancel: threading.Event) -> AgentResult:
+        try:
+            argv = self.argv(job)
+        except JobError as exc:
+            events.output([f"[orchestrator] {exc}"])
+            return AgentResult(ok=False, reason=str(exc), exit_code=None)
+        parser = self.parser(job, events)
+        spec = ProcessSpec(
+            argv=argv,
+            cwd=job.workdir,
+            log_path=job.log_path,
+            env=self.env(job),
+            timeout=job.timeout,
+            stall_after=job.stall_after,
+            label=f"{job.task.id} attempt {job.attempt} ({self.profile_name})",
+            stdin_path=self.stdin_path(job),
+        )
+        outcome = run_process(spec, parser.line, events, cancel)
+        result = parser.result(outcome)
+        if not outcome.started and "not found" in result.reason and self.default_executable:
+            hint = f"set agents.{self.profile_name}.executable in .orchestrator/config.toml"
+            result = AgentResult(ok=False, reason=f"{result.reason} ({hint})", exit_code=None)
+        return result
+
+
+def prompt_too_long(prompt: str) -> bool:
+    return len(prompt.encode("utf-8")) > MAX_PROMPT_ARG

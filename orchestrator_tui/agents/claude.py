@@ -1,0 +1,258 @@
+"""Claude Code headless: `claude -p PROMPT --output-format stream-json --verbose`.
+
+Every stdout line is one JSON object (facts in AGENT_CLIS.md): `system`/`init` gives the
+session id; `assistant` lines carry text and tool_use blocks (shown as "▸ Write src/x.py",
+"▸ Bash: pytest -q"); `user` lines carry tool results; the last line, `result`, gives the
+outcome, the usage and the cost. Lines that are not JSON are kept as text.
+
+Success needs exit 0, `is_error` false and no `permission_denials`. An API error exits 1
+with `subtype: success` and `is_error: true`; `error_max_turns` means --max-turns was hit.
+
+Usage is reported as increments: each assistant message's tokens when the next one starts
+(so a task budget can stop a long run), then at the result line whatever the result's
+totals add to that, and the run's `total_cost_usd`. Input tokens count cache reads and
+writes too: they are tokens the model read.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from ..core.protocols import AgentEvents, AgentJob
+from .base import CliBackend, OutputParser, clip, prompt_too_long, relative_path
+from .runner import ProcessOutcome, Stream
+
+FILE_TOOLS = ("Write", "Edit", "MultiEdit", "NotebookEdit")
+
+
+def input_tokens(usage: dict[str, Any]) -> int:
+    return sum(
+        int(usage.get(key) or 0)
+        for key in ("input_tokens", "cache_creation_input_tokens", "cache_read_input_tokens")
+    )
+
+
+def tool_summary(name: str, tool_input: dict[str, Any], workdir: Path) -> str:
+    """One compact line for a tool call: the file, the command or the pattern it works on."""
+    path = tool_input.get("file_path") or tool_input.get("notebook_path")
+    if isinstance(path, str) and path:
+        return f"▸ {name} {relative_path(path, workdir)}"
+    for key, sep in (("command", ": "), ("pattern", " "), ("url", " "), ("query", " ")):
+        value = tool_input.get(key)
+        if isinstance(value, str) and value:
+            return f"▸ {name}{sep}{clip(value, 200)}"
+    described = tool_input.get("description")
+    if isinstance(described, str) and described:
+        return f"▸ {name}: {clip(described, 200)}"
+    return f"▸ {name}"
+
+
+class ClaudeParser(OutputParser):
+    def __init__(self, job: AgentJob, events: AgentEvents) -> None:
+        super().__init__(job, events)
+        self.result_line: dict[str, Any] | None = None
+        self.message_id = ""
+        self.message_usage: dict[str, Any] = {}
+        self.reported_in = 0
+        self.reported_out = 0
+        self.pending_files: dict[str, str] = {}
+
+    # ---- lines --------------------------------------------------------------------
+
+    def line(self, text: str, stream: Stream) -> Sequence[str]:
+        stripped = text.strip()
+        if stream == "stderr" or not stripped.startswith("{"):
+            return super().line(text, stream)
+        try:
+            data = json.loads(stripped)
+        except ValueError:
+            return [text]
+        if not isinstance(data, dict) or not isinstance(data.get("type"), str):
+            return [text]
+        kind = data["type"]
+        if kind == "system":
+            return self.system(data)
+        if kind == "assistant":
+            return self.assistant(data)
+        if kind == "user":
+            return self.tool_results(data)
+        if kind == "result":
+            return self.result_event(data)
+        return []  # newer line types: in the log file, not on screen
+
+    def system(self, data: dict[str, Any]) -> list[str]:
+        if data.get("subtype") == "init":
+            self.session_id = str(data.get("session_id") or self.session_id)
+            mode = data.get("permissionMode", "")
+            return [f"● claude {data.get('model', '')} · session {self.session_id} · {mode}"]
+        if data.get("subtype") == "api_retry":
+            return [
+                f"… API retry {data.get('attempt')}/{data.get('max_retries')} "
+                f"after error {data.get('error_status')}"
+            ]
+        return []
+
+    def assistant(self, data: dict[str, Any]) -> list[str]:
+        message = data.get("message")
+        if not isinstance(message, dict):
+            return []
+        self.track_usage(str(message.get("id") or ""), message.get("usage"))
+        shown: list[str] = []
+        for block in message.get("content") or []:
+            if not isinstance(block, dict):
+                continue
+            if block.get("type") == "text" and block.get("text"):
+                shown += [line for line in str(block["text"]).splitlines() if line.strip()]
+            elif block.get("type") == "tool_use":
+                name = str(block.get("name") or "tool")
+                tool_input = block.get("input") if isinstance(block.get("input"), dict) else {}
+                shown.append(tool_summary(name, tool_input, self.job.workdir))
+                path = tool_input.get("file_path") or tool_input.get("notebook_path")
+                if name in FILE_TOOLS and isinstance(path, str):
+                    self.pending_files[str(block.get("id"))] = path
+        return shown
+
+    def tool_results(self, data: dict[str, Any]) -> list[str]:
+        message = data.get("message")
+        content = message.get("content") if isinstance(message, dict) else None
+        shown = []
+        for block in content if isinstance(content, list) else []:
+            if not isinstance(block, dict) or block.get("type") != "tool_result":
+                continue
+            path = self.pending_files.pop(str(block.get("tool_use_id")), "")
+            if block.get("is_error"):
+                shown.append(f"  ✗ {clip(result_text(block.get('content')), 200)}")
+            elif path:
+                self.add_file(path)
+        return shown
+
+    def result_event(self, data: dict[str, Any]) -> list[str]:
+        self.result_line = data
+        self.session_id = str(data.get("session_id") or self.session_id)
+        self.final_text = str(data.get("result") or "")
+        usage = data.get("usage") if isinstance(data.get("usage"), dict) else {}
+        total_in, total_out = input_tokens(usage), int(usage.get("output_tokens") or 0)
+        self.commit_message_usage()
+        cost = float(data.get("total_cost_usd") or 0.0)
+        more_in = max(0, total_in - self.reported_in)
+        more_out = max(0, total_out - self.reported_out)
+        if more_in or more_out or cost:
+            self.events.usage(more_in, more_out, cost)
+        self.reported_in += more_in
+        self.reported_out += more_out
+        turns = data.get("num_turns")
+        seconds = float(data.get("duration_ms") or 0) / 1000
+        state = "error" if data.get("is_error") else data.get("subtype", "done")
+        return [f"■ {state} · {turns} turns · {seconds:.1f} s · ${cost:.4f}"]
+
+    # ---- usage --------------------------------------------------------------------
+
+    def track_usage(self, message_id: str, usage: Any) -> None:
+        """A message's usage counts once, when the next message starts (its last line
+        carries its final numbers)."""
+        if message_id != self.message_id:
+            self.commit_message_usage()
+            self.message_id = message_id
+        if isinstance(usage, dict):
+            self.message_usage = usage
+
+    def commit_message_usage(self) -> None:
+        if not self.message_usage:
+            return
+        used_in = input_tokens(self.message_usage)
+        used_out = int(self.message_usage.get("output_tokens") or 0)
+        self.message_usage = {}
+        if used_in or used_out:
+            self.reported_in += used_in
+            self.reported_out += used_out
+            self.events.usage(used_in, used_out, 0.0)
+
+    def finish(self) -> None:
+        if self.result_line is None:
+            self.commit_message_usage()
+
+    # ---- the verdict ------------------------------------------------------------------
+
+    def verdict(self, outcome: ProcessOutcome) -> str:
+        data = self.result_line
+        if data is None:
+            if outcome.exit_code == 0:
+                return "no result: claude exited 0 without a result line"
+            return super().verdict(outcome)
+        if data.get("subtype") == "error_max_turns":
+            return f"max turns reached ({data.get('num_turns')} turns)"
+        if data.get("is_error"):
+            return self.error_reason(data)
+        denials = data.get("permission_denials") or []
+        if denials:
+            return "permission denied: " + ", ".join(dict.fromkeys(map(denial_text, denials)))
+        if outcome.exit_code:
+            return super().verdict(outcome)
+        return ""
+
+    @staticmethod
+    def error_reason(data: dict[str, Any]) -> str:
+        text = str(data.get("result") or "")
+        errors = data.get("errors")
+        if not text and isinstance(errors, list) and errors:
+            text = str(errors[-1])
+        status = data.get("api_error_status")
+        if status:
+            detail = text.removeprefix("API Error:").strip().removeprefix(str(status)).strip()
+            return f"agent reported error: API error {status}: {clip(detail, 240)}"
+        subtype = data.get("subtype", "error")
+        return f"agent reported error: {clip(text, 240) or subtype}"
+
+
+def denial_text(denial: Any) -> str:
+    if not isinstance(denial, dict):
+        return str(denial)
+    name = str(denial.get("tool_name") or "a tool")
+    tool_input = denial.get("tool_input") if isinstance(denial.get("tool_input"), dict) else {}
+    detail = tool_input.get("command") or tool_input.get("file_path")
+    return f"{name} ({clip(str(detail), 80)})" if detail else name
+
+
+def result_text(content: Any) -> str:
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        return " ".join(
+            str(part.get("text", "")) for part in content if isinstance(part, dict)
+        ).strip()
+    return str(content or "")
+
+
+class ClaudeBackend(CliBackend):
+    default_executable = "claude"
+
+    def argv(self, job: AgentJob) -> list[str]:
+        profile = self.profile
+        argv = [self.executable, "-p"]
+        if not prompt_too_long(job.prompt):
+            # a leading space keeps a prompt that starts with "-" from reading as an option
+            argv.append(" " + job.prompt if job.prompt.startswith("-") else job.prompt)
+        argv += ["--output-format", "stream-json", "--verbose"]
+        if profile.model:
+            argv += ["--model", profile.model]
+        if profile.permission_mode:
+            argv += ["--permission-mode", profile.permission_mode]
+        if profile.max_turns:
+            argv += ["--max-turns", str(profile.max_turns)]
+        if profile.append_system_prompt:
+            argv += ["--append-system-prompt", profile.append_system_prompt]
+        if job.resume_session:
+            argv += ["--resume", job.resume_session]
+        argv += profile.args
+        if profile.allowed_tools:  # variadic: last, so it cannot swallow anything
+            argv += ["--allowedTools", *profile.allowed_tools]
+        return argv
+
+    def stdin_path(self, job: AgentJob) -> Path | None:
+        return job.prompt_file if prompt_too_long(job.prompt) else None
+
+    def parser(self, job: AgentJob, events: AgentEvents) -> OutputParser:
+        return ClaudeParser(job, events)

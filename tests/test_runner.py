@@ -1,0 +1,264 @@
+"""The supervised-process runner: process groups, timeouts, cancel, floods, bad bytes."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+from pathlib import Path
+
+from agent_support import RecordingEvents, fake, pid_alive, read_pid, wait_dead
+
+from orchestrator_tui.agents import runner
+from orchestrator_tui.agents.runner import ProcessSpec, plain_lines, run_process
+
+
+def spec(tmp_path: Path, argv: list[str], **fields: object) -> ProcessSpec:
+    values: dict = {
+        "argv": argv,
+        "cwd": tmp_path,
+        "log_path": tmp_path / "logs" / "task.log",
+        "env": dict(os.environ),
+        "timeout": 20.0,
+        "stall_after": 60.0,
+    }
+    values.update(fields)
+    return ProcessSpec(**values)
+
+
+def python(code: str) -> list[str]:
+    return [sys.executable, "-c", textwrap.dedent(code)]
+
+
+def run(tmp_path: Path, argv: list[str], cancel: threading.Event | None = None, **fields: object):
+    events = RecordingEvents()
+    outcome = run_process(
+        spec(tmp_path, argv, **fields), plain_lines, events, cancel or threading.Event()
+    )
+    return outcome, events
+
+
+def test_exit_codes_and_output_reach_the_log_and_the_events(tmp_path: Path) -> None:
+    code = """
+        import sys
+        print("hello")
+        print("oops", file=sys.stderr)
+        sys.exit(3)
+    """
+    outcome, events = run(tmp_path, python(code))
+    assert outcome.reason == "exit 3" and outcome.exit_code == 3 and outcome.started
+    assert outcome.stderr_tail == ("oops",)
+    assert set(events.lines) == {"hello", "oops"}
+    log = (tmp_path / "logs" / "task.log").read_text()
+    assert "hello\n" in log and "oops\n" in log
+    assert log.splitlines()[-1].startswith("=== exit 3 after")
+
+    outcome, _ = run(tmp_path, python("print('fine')"))
+    assert outcome.ok and outcome.reason == "ok" and outcome.exit_code == 0
+
+
+def test_killed_by_a_signal_says_which(tmp_path: Path) -> None:
+    outcome, _ = run(tmp_path, python("import os, signal; os.kill(os.getpid(), signal.SIGSEGV)"))
+    assert outcome.reason == "killed by signal 11 (SIGSEGV)"
+    assert outcome.exit_code is None
+
+
+def test_a_missing_executable_or_directory_is_a_clear_reason(tmp_path: Path) -> None:
+    outcome, events = run(tmp_path, ["no-such-agent-xyz", "--help"])
+    assert not outcome.started
+    assert outcome.reason == "executable not found: no-such-agent-xyz"
+    assert events.lines == ["[orchestrator] executable not found: no-such-agent-xyz"]
+    assert "not started" in (tmp_path / "logs" / "task.log").read_text()
+
+    outcome, _ = run(tmp_path, ["true"], cwd=tmp_path / "gone")
+    assert not outcome.started and "does not exist" in outcome.reason
+
+    outcome, _ = run(tmp_path, [])
+    assert not outcome.started and "empty" in outcome.reason
+
+
+def test_timeout_kills_the_process(tmp_path: Path) -> None:
+    started = time.monotonic()
+    outcome, _ = run(
+        tmp_path, python("import time; print('up', flush=True); time.sleep(60)"), timeout=0.5
+    )
+    assert outcome.timed_out and outcome.reason == "timeout after 0.5 s"
+    assert time.monotonic() - started < 5
+
+
+def test_a_stall_warns_once_per_silence(tmp_path: Path) -> None:
+    code = """
+        import time
+        print("one", flush=True)
+        time.sleep(0.8)
+        print("two", flush=True)
+        time.sleep(0.8)
+    """
+    outcome, events = run(tmp_path, python(code), stall_after=0.4)
+    assert outcome.ok
+    stalls = [text for level, text in events.notices if level == "warning"]
+    assert len(stalls) == 2 and all("no output for" in text for text in stalls)
+    assert outcome.stalls == 2
+
+
+def grandchild_script(pidfile: Path) -> list[str]:
+    """A parent that starts a grandchild (which writes its pid), then waits forever."""
+    return python(
+        f"""
+        import subprocess, sys, time
+        code = "import os, time; open({str(pidfile)!r}, 'w').write(str(os.getpid())); "
+        code += "time.sleep(3600)"
+        subprocess.Popen([sys.executable, "-c", code])
+        print("started", flush=True)
+        time.sleep(3600)
+        """
+    )
+
+
+def test_cancel_kills_the_whole_group_grandchildren_included(tmp_path: Path) -> None:
+    pidfile = tmp_path / "grandchild.pid"
+    cancel = threading.Event()
+    result: list = []
+    worker = threading.Thread(
+        target=lambda: result.append(run(tmp_path, grandchild_script(pidfile), cancel))
+    )
+    worker.start()
+    grandchild = read_pid(pidfile)
+    assert pid_alive(grandchild)
+    cancel.set()
+    worker.join(timeout=10)
+    outcome, _ = result[0]
+    assert outcome.cancelled and outcome.reason == "cancelled"
+    assert wait_dead(grandchild), "the grandchild outlived the cancel"
+
+
+def test_a_process_that_ignores_sigterm_gets_sigkill(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setattr(runner, "KILL_GRACE", 0.3)
+    code = """
+        import signal, time
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        print("stubborn", flush=True)
+        time.sleep(3600)
+    """
+    started = time.monotonic()
+    outcome, _ = run(tmp_path, python(code), timeout=0.5)
+    assert outcome.timed_out
+    assert time.monotonic() - started < 4
+
+
+def test_an_orphan_that_outlives_its_parent_dies_too(tmp_path: Path) -> None:
+    """The fake claude exits normally but leaves a child holding stdout and stderr open."""
+    pidfile = tmp_path / "orphan.pid"
+    env = {**os.environ, "FAKE_AGENT_PIDFILE": str(pidfile)}
+    argv = [fake("claude"), "-p", "SCENARIO: orphan", "--output-format", "stream-json", "--verbose"]
+    started = time.monotonic()
+    outcome, events = run(tmp_path, argv, env=env)
+    orphan = read_pid(pidfile)
+    assert outcome.reason == "ok", outcome
+    assert time.monotonic() - started < 8, "the runner waited for the orphan's pipes"
+    assert wait_dead(orphan), "the orphan is still running"
+    assert any('"type":"result"' in line for line in events.lines)
+
+
+def test_non_utf8_output_is_replaced_not_fatal(tmp_path: Path) -> None:
+    code = r"""
+        import sys
+        sys.stdout.buffer.write(b"caf\xe9 \xff\xfe ok\n")
+        sys.stderr.buffer.write(b"\xc3(\n")
+    """
+    outcome, events = run(tmp_path, python(code))
+    assert outcome.ok
+    assert "caf\ufffd \ufffd\ufffd ok" in events.lines
+    assert b"caf\xe9 \xff\xfe ok\n" in (tmp_path / "logs" / "task.log").read_bytes()
+
+
+def test_a_huge_single_line_is_cut_for_the_parser_but_whole_in_the_log(tmp_path: Path) -> None:
+    size = 5 * 1024 * 1024
+    code = f"""
+        import sys
+        sys.stdout.write("x" * {size})
+        sys.stdout.write("\\nafter\\n")
+    """
+    seen: list[str] = []
+
+    def handler(text: str, stream: str) -> list[str]:
+        seen.append(text)
+        return [text]
+
+    events = RecordingEvents()
+    outcome = run_process(spec(tmp_path, python(code)), handler, events, threading.Event())
+    assert outcome.ok
+    assert len(seen) == 2 and seen[1] == "after"
+    assert len(seen[0]) < runner.MAX_LINE_BYTES + 200
+    assert seen[0].endswith(f"[line cut: {size - runner.MAX_LINE_BYTES:,} more bytes in the log]")
+    assert all(len(line) < runner.DISPLAY_CHARS + 100 for line in events.lines)
+    log = (tmp_path / "logs" / "task.log").read_bytes()
+    assert b"x" * size + b"\nafter\n" in log
+
+
+FLOOD_CHILD = """
+import json, os, resource, sys, threading
+from pathlib import Path
+from orchestrator_tui.agents.claude import ClaudeBackend
+from orchestrator_tui.core.config import AgentProfile
+from orchestrator_tui.core.models import Task
+from orchestrator_tui.core.protocols import AgentJob
+
+class Counting:
+    lines = 0
+    usages = []
+    def output(self, lines): Counting.lines += len(lines)
+    def usage(self, i, o, c): Counting.usages.append((i, o, c))
+    def notice(self, level, text): pass
+
+tmp = Path(sys.argv[1])
+profile = AgentProfile(executable=sys.argv[2])
+job = AgentJob(run_id="r", task=Task(id="T1", title="flood"), profile_name="claude",
+               profile=profile, prompt="SCENARIO: flood", prompt_file=tmp / "p.md",
+               workdir=tmp, log_path=tmp / "flood.log", timeout=120)
+before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+result = ClaudeBackend("claude", profile).run(job, Counting(), threading.Event())
+after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+print(json.dumps({"ok": result.ok, "reason": result.reason, "grew_kb": after - before,
+                  "lines": Counting.lines, "usages": Counting.usages}))
+"""
+
+
+def test_fifty_megabytes_of_output_in_bounded_memory_every_line_logged(tmp_path: Path) -> None:
+    env = {**os.environ, "FAKE_AGENT_FLOOD_MB": "50"}
+    argv = [fake("claude"), "-p", "SCENARIO: flood", "--output-format", "stream-json", "--verbose"]
+    reference = tmp_path / "reference.out"
+    with reference.open("wb") as out:
+        subprocess.run(
+            argv,
+            stdout=out,
+            stderr=subprocess.DEVNULL,
+            env=env,
+            timeout=120,
+            check=True,
+            cwd=tmp_path,
+        )
+    expected_lines = reference.read_bytes().count(b"\n")
+    reference.unlink()
+
+    child = subprocess.run(
+        [sys.executable, "-c", FLOOD_CHILD, str(tmp_path), fake("claude")],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=180,
+    )
+    assert child.returncode == 0, child.stderr
+    report = json.loads(child.stdout)
+    assert report["ok"], report["reason"]
+    # 50 MB went through; the runner's process grew by far less than that
+    assert report["grew_kb"] < 30 * 1024, f"memory grew by {report['grew_kb']} KiB"
+    log = (tmp_path / "flood.log").read_bytes()
+    assert log.count(b"\n") == expected_lines + 2  # + our header and footer lines
+    assert len(log) > 50 * 1024 * 1024
+    assert report["lines"] >= expected_lines - 1  # every line shown (init is one line)
+    assert report["usages"][-1][2] > 0  # the result line after the flood was parsed
