@@ -209,6 +209,22 @@ def render(project: ProjectMap, run_id: str) -> str:
     return "\n".join(lines) + "\n"
 
 
+def short_summary(project: ProjectMap) -> str:
+    """One line: size, main languages, tests, git."""
+    ranked = sorted(project.languages.items(), key=lambda i: -i[1].lines)
+    languages = ", ".join(name for name, _ in ranked[:3]) or "no code"
+    tests = project.test.get("framework", "none found")
+    git_info = project.git
+    where = "no git"
+    if git_info:
+        dirty = git_info["dirty"]
+        where = f"git {git_info['branch']}, " + ("clean" if not dirty else f"{dirty} changed")
+    return (
+        f"{plural(project.files, 'file')}, {project.lines:,} lines ({languages}); "
+        f"tests: {tests}; {where}"
+    )
+
+
 def language_line(project: ProjectMap) -> str:
     ranked = sorted(project.languages.items(), key=lambda i: -i[1].lines)
     return ", ".join(f"{n} ({plural(t.files, 'file')}, {t.lines:,} lines)" for n, t in ranked[:5])
@@ -258,10 +274,7 @@ class AnalyzeRunner:
         project = build_map(ctx.workspace)
         report = ctx.run_dir / "analysis.md"
         text = render(project, ctx.run_id)
-        summary = (
-            f"{project.files:,} files, {project.lines:,} lines; "
-            f"{language_line(project).split(' (')[0] or 'no code'}; {test_line(project)}"
-        )
+        summary = short_summary(project)
         ok, problem = True, ""
         profile = stage_agent_profile(ctx)
         if profile:

@@ -2,9 +2,10 @@
 
 Two cases, one answer (ChangeSet):
 
-- The run's tasks worked in git worktrees merged into the run branch `orch/<run_id>`: the
-  changes are the diff between the run's base commit and that branch, read from the
-  checkout of the branch (its worktree, or the workspace when it has the branch checked out).
+- The run's tasks worked in git worktrees merged into the run branch `orch/<run_id>`
+  (core/workspace.py): the changes are the diff between the commit the branch started at and
+  the branch, read from the branch's checkout (`.orchestrator/worktrees/_run`, or wherever
+  `git worktree list` shows it).
 - Tasks worked in the workspace itself (no isolation, or no git): the changes are what git
   sees against the run's base (diff plus untracked files), or without git the files the
   tasks reported.
@@ -201,8 +202,10 @@ def find_changes(ctx: StageContext) -> ChangeSet:
 
 def branch_changes(ctx: StageContext, branch: str, reported: set[str]) -> ChangeSet:
     workspace = ctx.workspace
-    base = branch_base(workspace, branch)
-    root = branch_checkout(workspace, branch) or workspace
+    base = branch_base(workspace, branch) or recorded_head(ctx)
+    checkout = branch_checkout(workspace, branch)
+    prefix = git(workspace, "rev-parse", "--show-prefix").output.strip()
+    root = (checkout / prefix if prefix else checkout) if checkout else workspace
     problems: list[str] = []
     names = set(reported)
     if base:
@@ -213,7 +216,7 @@ def branch_changes(ctx: StageContext, branch: str, reported: set[str]) -> Change
             problems.append(f"git diff {short(base)} {branch} failed: {diff.error}")
     else:
         problems.append(f"could not find where {branch} started")
-    if root == workspace and branch_checkout(workspace, branch) is None:
+    if checkout is None:
         problems.append(f"{branch} is not checked out anywhere; reading the workspace files")
     files, deleted = split_existing(root, names)
     return ChangeSet(

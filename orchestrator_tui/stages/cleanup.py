@@ -16,7 +16,9 @@ from pathlib import Path
 from typing import Any
 
 from ..core.protocols import StageContext, StageResult
-from .changes import ChangeSet, find_changes, git
+from ..core.workspace import GitError
+from ..core.workspace import git as workspace_git
+from .changes import ChangeSet, find_changes
 from .stage_agent import agent_failure, run_stage_agent, stage_agent_profile, stage_prompt
 from .tools import ToolRun, run_tool, tool_argv
 
@@ -185,13 +187,14 @@ class CleanupRunner:
         """Commit the edits on the run branch when its checkout is not the workspace."""
         if not changes.branch or changes.root.resolve() == ctx.workspace.resolve():
             return ""
-        added = git(changes.root, "add", "--", *changed)
-        done = git(changes.root, "commit", "-q", "-m", "cleanup: ruff format and fix", "--")
-        if not (added.ok and done.ok):
-            ctx.notice("warning", f"cleanup: could not commit on {changes.branch}: {done.error}")
+        message = "cleanup: formatter and lint fixes of the files the run changed"
+        try:
+            workspace_git(changes.root, "add", "--", *changed)
+            workspace_git(changes.root, "commit", "--quiet", "--no-verify", "-m", message)
+            return workspace_git(changes.root, "rev-parse", "--short", "HEAD").stdout.strip()
+        except GitError as exc:
+            ctx.notice("warning", f"cleanup: could not commit on {changes.branch}: {exc}")
             return ""
-        head = git(changes.root, "rev-parse", "--short", "HEAD")
-        return head.output.strip()
 
     def dead_code(self, ctx: StageContext, changes: ChangeSet) -> list[str]:
         vulture = self.tools.get("vulture")

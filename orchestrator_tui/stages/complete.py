@@ -20,6 +20,7 @@ from ..core.models import STAGES, StageName, StageStatus, TaskStatus
 from ..core.protocols import StageContext, StageResult
 from ..core.state import RunState
 from ..core.store import read_events
+from ..core.workspace import land_run_branch
 from .changes import branch_exists, run_branch
 from .stage_agent import agent_failure, run_stage_agent, stage_agent_profile, stage_prompt
 
@@ -127,12 +128,10 @@ def validate(ctx: StageContext, branch: str) -> Validation:
     for stage in STAGES[:-1]:
         if state.stages[stage].status == StageStatus.SKIPPED:
             result.left.append(f"the {stage} stage was skipped")
-    if branch:
-        result.left.append(f"the run's work is on branch `{branch}`: merge it when satisfied")
     return result
 
 
-def render(ctx: StageContext, validation: Validation, branch: str) -> str:
+def render(ctx: StageContext, validation: Validation, branch: str, landed: str) -> str:
     state = ctx.state
     plan = ctx.plan
     title = (plan.title if plan else "") or "Run summary"
@@ -143,6 +142,7 @@ def render(ctx: StageContext, validation: Validation, branch: str) -> str:
         f"# {title}",
         "",
         f"Run `{ctx.run_id}` in `{ctx.workspace}`; {seconds(elapsed)} so far; **{verdict}**.",
+        *([f"Git: {landed}."] if landed else []),
         "",
         "## Goal",
         "",
@@ -257,7 +257,14 @@ class CompleteRunner:
         branch = run_branch(ctx.run_id)
         branch = branch if branch_exists(ctx.workspace, branch) else ""
         validation = validate(ctx, branch)
-        text = render(ctx, validation, branch)
+        landed = ""
+        if branch and not validation.problems:
+            ok, landed = land_run_branch(ctx.workspace, ctx.run_id)
+            if not ok:
+                validation.left.append(f"the run's work is on branch `{branch}`: {landed}")
+        elif branch:
+            validation.left.append(f"the run's work is on branch `{branch}` (not merged)")
+        text = render(ctx, validation, branch, landed)
         profile = stage_agent_profile(ctx)
         agent_problem = ""
         if profile:
@@ -273,6 +280,7 @@ class CompleteRunner:
         retries = {t.id: t.attempt for t in state.tasks.values() if t.attempt > 1}
         evidence = {
             "summary_path": str(path),
+            "landed": landed,
             "ready": not validation.problems,
             "problems": validation.problems,
             "left": validation.left,

@@ -179,7 +179,10 @@ class SecurityRunner:
             blockers = (f"{tally['high']} high-severity finding{'s' * (tally['high'] != 1)}",)
         ranked = sorted(scan.findings, key=severity_order)
         count_text = ", ".join(f"{n} {s}" for s, n in tally.items() if n) or "no findings"
-        summary = f"{len(scan.findings)} findings ({count_text}) in {len(changes.files)} files"
+        total = len(scan.findings)
+        summary = (
+            f"{total} finding{'s' * (total != 1)} ({count_text}) in {len(changes.files)} files"
+        )
         if not scan.findings:
             summary = f"no findings in {len(changes.files)} changed files"
         if scan.skipped:

@@ -1,0 +1,124 @@
+"""`orchestrator-tui demo`: the whole pipeline on a bundled sample project, no LLM needed.
+
+Copies the sample project (orchestrator_tui/demo/project: a small Python package with a
+PLAN.md of eight tasks) into a fresh directory — a temporary one unless `--dir` — makes it a
+git repository with one commit, writes its `.orchestrator/config.toml` (default agent: the
+simulated backend with the bundled script), and runs the pipeline in the app, or headless.
+
+The environment variable ORCHESTRATOR_TUI_DEMO_SPEED sets the simulated agents' time factor
+(e.g. 20 for a run of a few seconds, as the tests do).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+from ..core.workspace import GitError
+from ..core.workspace import git as workspace_git
+from ..demo import CONFIG, PROJECT, RENAMED, SIMULATION
+from ..resources import claude_md_example
+from .common import UsageError, engine_options, run_or_open_app
+
+SPEED_VARIABLE = "ORCHESTRATOR_TUI_DEMO_SPEED"
+
+
+class DemoError(Exception):
+    """The sample project could not be set up; the message says why."""
+
+
+def demo_speed() -> float | None:
+    raw = os.environ.get(SPEED_VARIABLE, "").strip()
+    if not raw:
+        return None
+    try:
+        speed = float(raw)
+    except ValueError:
+        raise DemoError(f"{SPEED_VARIABLE}={raw!r} is not a number") from None
+    if speed <= 0:
+        raise DemoError(f"{SPEED_VARIABLE} must be above 0")
+    return speed
+
+
+def demo_config(speed: float | None) -> str:
+    text = CONFIG.read_text(encoding="utf-8")
+    if speed is not None:
+        text = text.replace("speed = 1.0", f"speed = {speed:g}", 1)
+    return text
+
+
+def copy_project(target: Path) -> list[str]:
+    """Copy the sample project into `target`; returns the files written (relative)."""
+    written = []
+    for source in sorted(PROJECT.rglob("*")):
+        if not source.is_file() or "__pycache__" in source.parts or source.suffix == ".pyc":
+            continue
+        relative = source.relative_to(PROJECT)
+        relative = relative.with_name(RENAMED.get(relative.name, relative.name))
+        destination = target / relative
+        destination.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(source, destination)
+        written.append(relative.as_posix())
+    return written
+
+
+def make_repository(target: Path) -> str:
+    """`git init` and one commit; returns a warning instead when git cannot (the demo then
+    runs without worktrees)."""
+    try:
+        workspace_git(target, "init", "--quiet")
+        workspace_git(target, "symbolic-ref", "HEAD", "refs/heads/main")
+        workspace_git(target, "add", "--all")
+        workspace_git(target, "commit", "--quiet", "--no-verify", "-m", "textkit 0.1.0")
+    except GitError as exc:
+        return f"no git repository ({exc}): the tasks will share the directory"
+    return ""
+
+
+def prepare_demo(target: Path, speed: float | None = None) -> str:
+    """Set up the sample project in `target` (created, or existing and empty); returns a
+    warning ('' when none). Raises DemoError when `target` cannot be used."""
+    if target.exists() and not target.is_dir():
+        raise DemoError(f"{target} is a file, not a directory")
+    if target.is_dir() and any(target.iterdir()):
+        raise DemoError(f"{target} is not empty: give --dir a new or empty directory")
+    try:
+        target.mkdir(parents=True, exist_ok=True)
+        copy_project(target)
+        (target / "CLAUDE.md").write_text(claude_md_example(), encoding="utf-8")
+        warning = make_repository(target)
+        settings = target / ".orchestrator"
+        settings.mkdir(exist_ok=True)
+        (settings / "config.toml").write_text(demo_config(speed), encoding="utf-8")
+        shutil.copyfile(SIMULATION, settings / "simulation.toml")
+    except OSError as exc:
+        raise DemoError(f"cannot set up the demo in {target}: {exc}") from None
+    return warning
+
+
+def main(args: argparse.Namespace) -> int:
+    target = (
+        Path(args.dir).expanduser()
+        if args.dir
+        else Path(tempfile.mkdtemp(prefix="orchestrator-demo-"))
+    )
+    try:
+        warning = prepare_demo(target, demo_speed())
+        options = engine_options(args, target, resume=False)
+    except (DemoError, UsageError) as exc:
+        print(f"demo: {exc}", file=sys.stderr)
+        return 2
+    print(f"demo project: {target.resolve()}", file=sys.stderr)
+    if warning:
+        print(f"demo: {warning}", file=sys.stderr)
+    code = run_or_open_app(args, options)
+    print(
+        f"\nThe demo project stays in {target.resolve()} (reports: .orchestrator/runs/; "
+        "the run's commits: `git log --oneline --graph`).",
+        file=sys.stderr,
+    )
+    return code
