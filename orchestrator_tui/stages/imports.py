@@ -10,7 +10,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 IMPORT_LINE = re.compile(
-    r"^[ \t]*(?:from[ \t]+(\.*[\w.]*)[ \t]+import[ \t]+\(?([^\n#;)]*)|import[ \t]+([^\n#;]+))",
+    r"^[ \t]*(?:from[ \t]+(\.*[\w.]*)[ \t]+import[ \t]+(\([^)]*\)|[^\n#;]*)"
+    r"|import[ \t]+([^\n#;]+))",
     re.MULTILINE,
 )
 
@@ -69,16 +70,14 @@ def resolve_relative(module: str, is_package: bool, dots: int, target: str) -> s
     return ".".join([*package, *([target] if target else [])])
 
 
-def imported_names(source: str, module: str, is_package: bool) -> set[str]:
-    """Every module name this source imports, with relative imports made absolute."""
-    found: set[str] = set()
+def imported_names(source: str, module: str, is_package: bool) -> list[tuple[str, list[str]]]:
+    """What this source imports: (module, names imported from it) pairs, relative imports
+    made absolute. `import a.b` gives ('a.b', [])."""
+    found: list[tuple[str, list[str]]] = []
     for match in IMPORT_LINE.finditer(source):
         origin, names, plain = match.groups()
         if plain is not None:
-            for item in plain.split(","):
-                name = item.strip().split(" ")[0]
-                if name:
-                    found.add(name)
+            found += [(n, []) for n in (i.strip().split(" ")[0] for i in plain.split(",")) if n]
             continue
         dots = len(origin) - len(origin.lstrip("."))
         base = origin.lstrip(".")
@@ -86,12 +85,20 @@ def imported_names(source: str, module: str, is_package: bool) -> set[str]:
             base = resolve_relative(module, is_package, dots, base)
         if not base:
             continue
-        found.add(base)
-        for item in (names or "").split(","):
-            name = item.strip().split(" ")[0]
-            if name and name != "*" and name.isidentifier():
-                found.add(f"{base}.{name}")  # `from pkg import submodule`
+        listed = " ".join(line.split("#")[0] for line in names.strip("()").splitlines())
+        members = [item.strip().split(" ")[0] for item in listed.split(",")]
+        found.append((base, [m for m in members if m.isidentifier()]))
     return found
+
+
+def resolve_local(base: str, members: list[str], modules: dict[str, str]) -> set[str]:
+    """The local modules an import names: `from pkg import sub` is pkg.sub when that is a
+    module, else pkg (or the longest local prefix of it)."""
+    submodules = {f"{base}.{m}" for m in members if f"{base}.{m}" in modules}
+    if submodules:
+        return submodules
+    local = longest_local(base, modules)
+    return {local} if local else set()
 
 
 def build_import_graph(sources: dict[str, str]) -> ImportGraph:
@@ -107,12 +114,11 @@ def build_import_graph(sources: dict[str, str]) -> ImportGraph:
         module = names[path]
         targets: set[str] = set()
         outside: set[str] = set()
-        for name in imported_names(source, module, path.endswith("__init__.py")):
-            local = longest_local(name, graph.modules)
-            if local and local != module:
-                targets.add(local)
-            elif not local:
-                outside.add(name.split(".")[0])
+        for base, members in imported_names(source, module, path.endswith("__init__.py")):
+            local = resolve_local(base, members, graph.modules)
+            targets |= local - {module}
+            if not local:
+                outside.add(base.split(".")[0])
         for target in targets:
             graph.importers.setdefault(target, set()).add(module)
         graph.external.update(
