@@ -145,6 +145,8 @@ class MonitorApp(App[None]):
             self.bell()
 
     def refresh_view(self) -> None:
+        if not self.query(RunHeader):
+            return  # shutting down: a last snapshot arrived after the widgets went
         snapshot, now = self.snapshot, self.clock()
         state = snapshot.state
         self.query_one(RunHeader).show(snapshot, now)
