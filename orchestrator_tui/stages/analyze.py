@@ -122,8 +122,9 @@ def build_map(root: Path) -> ProjectMap:
     project = ProjectMap(root=root)
     names, project.listed_by = list_files(root)
     python_sources: dict[str, str] = {}
+    base = str(root)
     for name in names:
-        data = read_head(root / name)
+        data = read_head(os.path.join(base, name))
         if data is None or b"\x00" in data[:8192]:
             project.binary += 1
             continue
@@ -149,9 +150,9 @@ def build_map(root: Path) -> ProjectMap:
     return project
 
 
-def read_head(path: Path) -> bytes | None:
+def read_head(path: str) -> bytes | None:
     try:
-        with path.open("rb") as handle:
+        with open(path, "rb") as handle:
             return handle.read(MAX_READ_BYTES)
     except OSError:
         return None
