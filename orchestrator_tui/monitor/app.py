@@ -85,7 +85,7 @@ class MonitorApp(App[None]):
         self.stop_following = threading.Event()
 
     def compose(self) -> ComposeResult:
-        with VerticalScroll(id="body", can_focus=False):
+        with VerticalScroll(id="body"):
             yield RunHeader(id="header")
             yield StageStrip(id="strip")
             yield GateBox(id="gate")

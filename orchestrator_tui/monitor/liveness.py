@@ -7,6 +7,7 @@ from typing import Literal
 
 from ..core.session import HEARTBEAT_SECONDS, STALE_INTERVALS
 from .follower import MonitorSnapshot
+from .formatting import age as age_text
 
 STALE_AFTER = STALE_INTERVALS * HEARTBEAT_SECONDS
 
@@ -33,12 +34,12 @@ def engine_liveness(snapshot: MonitorSnapshot, now: float) -> Liveness:
         reason = f": {state.outcome_reason}" if state.outcome_reason else ""
         return Liveness("done", f"run {state.outcome}{reason}")
     if lock is None:
-        age = max(0.0, now - state.updated_at) if state.updated_at else 0.0
-        return Liveness("dead", f"engine not running — no lock, last event {age:.0f} s old")
-    age = lock.age(now)
+        last = age_text(now - state.updated_at) if state.updated_at else "?"
+        return Liveness("dead", f"engine not running — no lock, last event {last} old")
+    heartbeat = age_text(lock.age(now))
     if snapshot.lock_pid_gone:
-        gone = f"pid {lock.pid} gone, heartbeat {age:.0f} s old"
+        gone = f"pid {lock.pid} gone, heartbeat {heartbeat} old"
         return Liveness("dead", f"engine not running — {gone}")
-    if age > STALE_AFTER:
-        return Liveness("dead", f"engine not running — heartbeat {age:.0f} s old")
-    return Liveness("alive", f"engine pid {lock.pid} · heartbeat {age:.0f} s")
+    if lock.age(now) > STALE_AFTER:
+        return Liveness("dead", f"engine not running — heartbeat {heartbeat} old")
+    return Liveness("alive", f"engine pid {lock.pid} · heartbeat {heartbeat}")
