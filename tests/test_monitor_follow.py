@@ -29,6 +29,7 @@ from orchestrator_tui.core.models import StageName, StageStatus, TaskStatus
 from orchestrator_tui.core.state import replay
 from orchestrator_tui.core.store import RunFiles
 from orchestrator_tui.monitor.follower import MonitorSnapshot, RunFollower, follow, newest_line
+from orchestrator_tui.monitor.formatting import age, short_duration
 from orchestrator_tui.monitor.liveness import engine_liveness
 
 
@@ -224,3 +225,29 @@ def test_follow_publishes_what_another_process_appends(tmp_path: Path) -> None:
     assert all(s.warnings == () for s in published)
     assert first.state.last_seq == events[1].seq
     assert published[-1].state.tasks["T4"].status == TaskStatus.FAILED
+
+
+def test_durations_and_ages_stay_short() -> None:
+    assert [short_duration(s) for s in (7, 185, 3720, 2 * 86400 + 4 * 3600)] == [
+        "7s",
+        "3m05s",
+        "1h02m",
+        "2d04h",
+    ]
+    assert [age(s) for s in (0.4, 42, 185)] == ["0 s", "42 s", "3m05s"]
+
+
+def test_the_monitor_cannot_run_agents() -> None:
+    """It reads files and writes inbox commands; the engine, backends and stage runners are
+    not even imported."""
+    code = (
+        "import sys, orchestrator_tui.monitor.app, orchestrator_tui.commands.tmux\n"
+        "bad = [m for m in sys.modules if m.startswith(('orchestrator_tui.agents',"
+        " 'orchestrator_tui.stages', 'orchestrator_tui.runtime', 'orchestrator_tui.core.pipeline',"
+        " 'orchestrator_tui.core.implement'))]\n"
+        "print(bad)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=30, check=True
+    )
+    assert done.stdout.strip() == "[]"
