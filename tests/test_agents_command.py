@@ -40,7 +40,7 @@ backend = "codex"
 executable = "{fake("codex")}"
 [agents.gem]
 backend = "gemini"
-env = {{ PATH = "{fake("gemini").rsplit("/", 1)[0]}" }}
+env = {{ PATH = "{Path(fake("gemini")).parent}:{os.environ["PATH"]}" }}
 [agents.missing]
 backend = "aider"
 executable = "/nowhere/aider"
