@@ -46,29 +46,26 @@ class RunScreen(Screen[None]):
 
     def __init__(self, log_file: Callable[[str], Path | None]) -> None:
         super().__init__()
-        self.log_file = log_file
+        # Kept, not queried: the app may draw while the screen is being torn down.
+        self.header = RunHeader(id="header")
+        self.board = PipelineBoard(id="board")
+        self.alerts = AlertBanner(id="alerts")
+        self.tasks = TaskTable(id="tasks")
+        self.logs = AgentLogPanes(log_file, id="logs")
 
     def compose(self) -> ComposeResult:
-        yield RunHeader(id="header")
-        yield PipelineBoard(id="board")
-        yield AlertBanner(id="alerts")
+        yield self.header
+        yield self.board
+        yield self.alerts
         with Container(id="main"):
-            yield TaskTable(id="tasks")
-            yield AgentLogPanes(self.log_file, id="logs")
+            yield self.tasks
+            yield self.logs
         yield Footer()
 
     def on_mount(self) -> None:
-        self.query_one(TaskTable).border_title = "Tasks"
-        self.query_one(AgentLogPanes).border_title = "Agent output"
-        self.query_one(TaskTable).focus()
-
-    @property
-    def tasks(self) -> TaskTable:
-        return self.query_one(TaskTable)
-
-    @property
-    def logs(self) -> AgentLogPanes:
-        return self.query_one(AgentLogPanes)
+        self.tasks.border_title = "Tasks"
+        self.logs.border_title = "Agent output"
+        self.tasks.focus()
 
     def draw(
         self,
@@ -80,9 +77,9 @@ class RunScreen(Screen[None]):
         engine_note: str = "",
         preview: bool = False,
     ) -> None:
-        self.query_one(RunHeader).show(state, now, engine_note)
-        self.query_one(PipelineBoard).show(state, now)
-        self.query_one(AlertBanner).show(alerts)
+        self.header.show(state, now, engine_note)
+        self.board.show(state, now)
+        self.alerts.show(alerts)
         table = self.tasks
         table.show(tasks, layout, now)
         done = sum(1 for t in tasks.values() if t.status == TaskStatus.DONE)

@@ -69,20 +69,18 @@ class AgentLogPanes(Vertical):
         self.tab_spans: list[tuple[int, int, str]] = []
         self.lines_received = 0
         self.lines_drawn = 0
-
-    def compose(self) -> ComposeResult:
-        yield Static(id="log-tabs", markup=False)
-        yield RichLog(
+        self.strip = Static(id="log-tabs", markup=False)
+        self.view = RichLog(
             id="log-view", max_lines=BUFFER_LINES, wrap=False, markup=False, highlight=False
         )
+
+    def compose(self) -> ComposeResult:
+        yield self.strip
+        yield self.view
 
     def on_mount(self) -> None:
         self.set_interval(FLUSH_SECONDS, self.flush)
         self.draw_tabs()
-
-    @property
-    def view(self) -> RichLog:
-        return self.query_one("#log-view", RichLog)
 
     # ---- input from the app --------------------------------------------------------------
 
@@ -172,16 +170,15 @@ class AgentLogPanes(Vertical):
             strip.append(label, style=style)
             self.tab_spans.append((start, len(strip), task_id))
             strip.append(" ")
-        self.query_one("#log-tabs", Static).update(strip)
+        self.strip.update(strip)
 
     def style(self, name: str) -> Style:
         return self.get_component_rich_style(name, partial=True)
 
     def on_click(self, event: events.Click) -> None:
-        tabs = self.query_one("#log-tabs", Static)
-        if event.widget is not tabs:
+        if event.widget is not self.strip:
             return
-        x = event.screen_x - tabs.content_region.x
+        x = event.screen_x - self.strip.content_region.x
         for start, end, task_id in self.tab_spans:
             if start <= x < end:
                 self.show(task_id)

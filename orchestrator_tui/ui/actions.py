@@ -1,0 +1,149 @@
+"""The app's actions (keys, buttons, the command palette): each one either opens a dialog
+or sends a command to the engine's inbox with `engine.submit(..., by="app")`.
+
+A mixin of OrchestratorApp, kept apart so the app module stays about events and drawing.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from ..core.models import StageName, TaskStatus
+from .evidence import gate_markdown
+from .screens.approval import ApprovalScreen
+from .screens.feedback import FeedbackScreen
+from .screens.help import HelpScreen
+from .screens.quit_confirm import QuitScreen
+from .screens.task_detail import TaskDetailScreen, TaskFiles
+from .view import running_tasks
+
+if TYPE_CHECKING:
+    from .orchestrator_app import OrchestratorApp
+
+RETRYABLE = (TaskStatus.FAILED, TaskStatus.BLOCKED, TaskStatus.CONFLICT)
+
+
+class RunActions:
+    """Mixed into OrchestratorApp; `self` is the app."""
+
+    def submit(self: OrchestratorApp, action: str, task: str = "", feedback: str = "") -> None:
+        if self.engine_thread is not None and not self.engine_thread.alive:
+            self.say("The engine has stopped: nothing takes commands now.", severity="error")
+            return
+        try:
+            self.handle.submit(action, task, feedback, by="app")
+        except OSError as exc:
+            self.say(f"could not send {action}: {exc}", severity="error")
+
+    def open_gate(self: OrchestratorApp) -> None:
+        gate = self.state.gate
+        if gate is None or self.gate_screen is not None:
+            return
+        screen = ApprovalScreen(gate.stage, gate_markdown(self.state, gate.stage), gate.failed)
+        self.gate_screen = screen
+        self.push_screen(screen, self.gate_decided)
+
+    def gate_decided(self: OrchestratorApp, decision: str | None) -> None:
+        self.gate_screen = None
+        if decision == "reject":
+            self.ask_feedback()
+        elif decision:
+            self.submit(decision)
+
+    def ask_feedback(self: OrchestratorApp) -> None:
+        gate = self.state.gate
+        if gate is None:
+            self.say("Nothing waits for approval.", severity="warning")
+            return
+        stage: StageName = gate.stage
+
+        def send(text: str | None) -> None:
+            if text:
+                self.submit("reject", feedback=text)
+
+        self.push_screen(
+            FeedbackScreen(f"stage {stage.number} · {stage.title}", self.cursor_blink), send
+        )
+
+    def action_approve(self: OrchestratorApp) -> None:
+        if self.state.gate is None:
+            self.say("Nothing waits for approval.", severity="warning")
+            return
+        self.open_gate()
+
+    def action_reject(self: OrchestratorApp) -> None:
+        self.ask_feedback()
+
+    def action_pause(self: OrchestratorApp) -> None:
+        self.submit("resume" if self.state.paused else "pause")
+
+    def action_retry(self: OrchestratorApp) -> None:
+        task_id = self.selected_task
+        task = self.state.tasks.get(task_id or "")
+        gate = self.state.gate
+        if task is not None and task.status in RETRYABLE:
+            self.submit("retry", task=task.id)
+        elif gate is not None and gate.failed:
+            self.submit("retry")
+        elif task_id:
+            self.submit("retry", task=task_id)  # the engine says why it cannot
+        else:
+            self.say("Select a failed task first.", severity="warning")
+
+    def action_skip(self: OrchestratorApp) -> None:
+        task_id = self.selected_task
+        if not task_id:
+            self.say("Select a task first.", severity="warning")
+            return
+        self.submit("skip", task=task_id)
+
+    def action_detail(self: OrchestratorApp) -> None:
+        self.open_detail(self.selected_task, "overview")
+
+    def action_diff(self: OrchestratorApp) -> None:
+        self.open_detail(self.selected_task, "diff")
+
+    def open_detail(self: OrchestratorApp, task_id: str | None, tab: str) -> None:
+        task = self.state.tasks.get(task_id or "") or self.preview_tasks.get(task_id or "")
+        if task is None:
+            self.say("Select a task first.", severity="warning")
+            return
+        files = self.engine.files if self.engine is not None else None
+        paths = TaskFiles(
+            workspace=self.options.workspace,
+            run_id=self.state.run_id,
+            prompt=files.prompt(task.id) if files else None,
+            log=files.log(task.id) if files else None,
+        )
+        definition = self.definitions.get(task.id)
+        self.push_screen(TaskDetailScreen(task, definition, paths, self.clock(), initial=tab))
+
+    def action_cycle_log(self: OrchestratorApp, step: int) -> None:
+        self.run_screen.logs.cycle(step)
+
+    def action_help(self: OrchestratorApp) -> None:
+        self.push_screen(HelpScreen())
+
+    def action_request_quit(self: OrchestratorApp) -> None:
+        if self.quitting:
+            self.exit()  # a second quit while agents stop: leave now, run_app waits for them
+            return
+        running = running_tasks(self.state)
+        if running and self.engine_alive:
+            self.push_screen(
+                QuitScreen(len(running)), lambda stop: self.stop_and_quit() if stop else None
+            )
+        else:
+            self.stop_and_quit()
+
+    def stop_and_quit(self: OrchestratorApp) -> None:
+        self.quitting = True
+        if self.engine_alive:
+            self.handle.stop()
+            self.say("Stopping; the run stays resumable…", timeout=30)
+        else:
+            self.exit()
+
+    @property
+    def engine_alive(self: OrchestratorApp) -> bool:
+        return self.engine_thread is not None and self.engine_thread.alive
