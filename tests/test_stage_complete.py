@@ -8,7 +8,7 @@ from stage_support import RUN_ID, context, done_task, git, git_repo
 
 from orchestrator_tui.core import events as ev
 from orchestrator_tui.core.models import Plan, StageName, StageStatus, TaskStatus
-from orchestrator_tui.core.store import RunFiles, RunStore
+from orchestrator_tui.core.store import RunFiles
 from orchestrator_tui.stages.complete import CompleteRunner
 
 GREEN_TESTS = {
@@ -44,9 +44,8 @@ TASKS = [
 
 def record_retry(workspace: Path) -> None:
     """The event log of a run where T2 failed once and its retry succeeded."""
-    store = RunStore(RunFiles(workspace, RUN_ID))
-    store.emit(ev.TaskFinished(seq=1, task="T1", status="done", attempt=1, duration=2.0))
-    store.emit(
+    events = [
+        ev.TaskFinished(seq=1, task="T1", status="done", attempt=1, duration=2.0),
         ev.TaskFinished(
             seq=2,
             task="T2",
@@ -55,10 +54,12 @@ def record_retry(workspace: Path) -> None:
             duration=1.0,
             will_retry=True,
             reason="exit 1; retrying in 0.5 s",
-        )
-    )
-    store.emit(ev.TaskFinished(seq=3, task="T2", status="done", attempt=2, duration=3.0))
-    store.close()
+        ),
+        ev.TaskFinished(seq=3, task="T2", status="done", attempt=2, duration=3.0),
+    ]
+    log = RunFiles(workspace, RUN_ID).events
+    log.parent.mkdir(parents=True, exist_ok=True)
+    log.write_text("".join(ev.dump_event(event) + "\n" for event in events))
 
 
 def evidence(**overrides: dict) -> dict[StageName, dict]:
