@@ -160,6 +160,8 @@ def render(ctx: StageContext, validation: Validation, branch: str, landed: str) 
     for stage in STAGES:
         s = state.stages[stage]
         status = "running" if stage == ctx.stage else str(s.status)
+        if s.attempt > 1:
+            status += f" ({s.attempt} runs)"
         took = seconds(s.elapsed) if s.finished_at else "—"
         summary = " ".join(s.summary.split()).replace("|", "\\|")[:140]
         lines.append(

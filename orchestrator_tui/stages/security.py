@@ -183,7 +183,10 @@ class SecurityRunner:
         summary = (
             f"{total} finding{'s' * (total != 1)} ({count_text}) in {len(changes.files)} files"
         )
-        if not scan.findings:
+        if ranked:
+            worst = ranked[0]
+            summary += f"; worst: {worst.tool} {worst.rule} at {worst.where}"
+        else:
             summary = f"no findings in {len(changes.files)} changed files"
         if scan.skipped:
             summary += "; " + "; ".join(scan.skipped)
