@@ -31,6 +31,7 @@ class RecordingEvents:
         self.batches = 0
         self.usages: list[tuple[int, int, float]] = []
         self.notices: list[tuple[str, str]] = []
+        self.timeline: list[tuple[str, str]] = []  # ("line" | "notice", text), in order
         self.keep_lines = keep_lines
 
     def output(self, lines) -> None:
@@ -40,6 +41,7 @@ class RecordingEvents:
             room = self.keep_lines - len(self.lines)
             if room > 0:
                 self.lines.extend(lines[:room])
+                self.timeline.extend(("line", line) for line in lines[:room])
 
     def usage(self, input_tokens: int, output_tokens: int, cost_usd: float) -> None:
         with self.lock:
@@ -48,6 +50,7 @@ class RecordingEvents:
     def notice(self, level: str, text: str) -> None:
         with self.lock:
             self.notices.append((level, text))
+            self.timeline.append(("notice", text))
 
     @property
     def totals(self) -> tuple[int, int, float]:

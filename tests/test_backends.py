@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sys
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -162,13 +163,25 @@ def test_claude_hang_times_out_with_a_stall_warning(tmp_path: Path) -> None:
 
 def test_claude_cancel_stops_a_slow_agent(tmp_path: Path) -> None:
     cancel = threading.Event()
-    timer = threading.Timer(0.6, cancel.set)
-    timer.start()
+    log = tmp_path / "logs" / "T1.log"
+
+    def cancel_once_started() -> None:
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            if log.exists() and '"subtype":"init"' in log.read_text(errors="replace"):
+                break
+            time.sleep(0.02)
+        cancel.set()
+
+    watcher = threading.Thread(target=cancel_once_started)
+    watcher.start()
+    started = time.monotonic()
     result, events, _ = run_agent(
-        tmp_path, "claude", "SCENARIO: slow", cancel, env={"FAKE_AGENT_SLOW_DELAY": "2"}
+        tmp_path, "claude", "SCENARIO: slow", cancel, env={"FAKE_AGENT_SLOW_DELAY": "5"}
     )
-    timer.cancel()
+    watcher.join()
     assert not result.ok and result.reason == "cancelled"
+    assert time.monotonic() - started < 15  # far less than its 5 slow steps of 5 s
     assert events.lines and events.lines[0].startswith("● claude")
 
 

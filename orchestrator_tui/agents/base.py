@@ -165,6 +165,7 @@ class CliBackend:
             stall_after=job.stall_after,
             label=f"{job.task.id} attempt {job.attempt} ({self.profile_name})",
             stdin_path=self.stdin_path(job),
+            redact=job.redact,
         )
         outcome = run_process(spec, parser.line, events, cancel)
         result = parser.result(outcome)

@@ -14,6 +14,10 @@ own working directory and environment, and reads stdout and stderr line by line 
   whatever it left running in its group is killed the same way, so a background process that
   outlives its parent cannot keep the pipes (or the machine) busy.
 
+With `redact` (the config's run.redact, on by default) strings that look like API keys are
+masked before they reach the log or the events (a key split across a 64 KiB read of an
+even longer line can slip through).
+
 The outcome says why it ended: ok, exit N, timeout, cancelled, killed by signal N, or why it
 never started. Retries are the engine's business (core/implement.py), not the runner's.
 """
@@ -22,6 +26,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import shlex
 import shutil
 import signal
@@ -59,6 +64,7 @@ class ProcessSpec:
     stall_after: float = 120.0
     label: str = ""
     stdin_path: Path | None = None
+    redact: bool = True
 
 
 @dataclass(frozen=True)
@@ -108,6 +114,23 @@ def describe_argv(argv: Sequence[str], limit: int = 300) -> str:
     shown = [a if len(a) <= 80 else a[:60] + f"…(+{len(a) - 60} chars)" for a in argv]
     text = shlex.join(shown)
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+# Strings that look like API keys or tokens (Anthropic, OpenAI, GitHub, AWS, Google, Slack).
+SECRET = re.compile(
+    rb"sk-ant-[A-Za-z0-9_\-]{16,}|sk-(?:proj-)?[A-Za-z0-9_\-]{20,}|gh[pousr]_[A-Za-z0-9]{30,}"
+    rb"|github_pat_[A-Za-z0-9_]{30,}|AKIA[0-9A-Z]{16}|AIza[0-9A-Za-z_\-]{35}"
+    rb"|xox[abprs]-[A-Za-z0-9\-]{10,}"
+)
+SECRET_HINTS = (b"sk-", b"gh", b"AKIA", b"AIza", b"xox")
+
+
+def redact_secrets(data: bytes) -> bytes:
+    """`data` with key-like strings cut to their first 7 characters + "[redacted]". A cheap
+    look for the prefixes first keeps a 50 MB flood fast."""
+    if not any(hint in data for hint in SECRET_HINTS):
+        return data
+    return SECRET.sub(lambda match: match.group()[:7] + b"[redacted]", data)
 
 
 def decode_line(raw: bytes) -> str:
@@ -199,6 +222,8 @@ class OutputPump:
                 chunk = self.pipe.readline(READ_CHUNK)
                 if not chunk:
                     break
+                if self.supervisor.spec.redact:
+                    chunk = redact_secrets(chunk)
                 self.supervisor.log_bytes(chunk)
                 complete = chunk.endswith(b"\n")
                 body = chunk[:-1] if complete else chunk
@@ -403,6 +428,8 @@ class Supervisor:
 
     def write_marker(self, text: str) -> None:
         data = (text + "\n").encode("utf-8", "replace")
+        if self.spec.redact:
+            data = redact_secrets(data)
         if self.log is not None:
             self.log.write(data)
             self.log.flush()

@@ -113,6 +113,7 @@ def run_agent_job(
         stall_after=config.run.stall_after,
         env=dict(engine.options.extra_env),
         resume_session=resume_session,
+        redact=config.run.redact,
     )
     try:
         return backend.run(job, TaskReporter(engine, task.id), cancel)
@@ -209,10 +210,11 @@ class Implementer:
         self.reset_tasks()
         try:
             while True:
-                engine.service()
-                self.collect(done_only=True)
-                self.check_budget()
-                started = self.start_ready()
+                with engine.batch():
+                    engine.service()
+                    self.collect(done_only=True)
+                    self.check_budget()
+                    started = self.start_ready()
                 idle = not self.running and not started and not self.waiting_for_backoff()
                 if idle and not engine.state.paused:
                     break

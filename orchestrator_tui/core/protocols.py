@@ -34,6 +34,7 @@ class AgentJob:
     stall_after: float = 120.0
     env: Mapping[str, str] = field(default_factory=dict)
     resume_session: str = ""
+    redact: bool = True  # mask strings that look like API keys in the task's log and output
 
 
 class AgentEvents(Protocol):
