@@ -210,11 +210,10 @@ class Implementer:
         self.reset_tasks()
         try:
             while True:
-                with engine.batch():
-                    engine.service()
-                    self.collect(done_only=True)
-                    self.check_budget()
-                    started = self.start_ready()
+                engine.service()
+                self.collect(done_only=True)
+                self.check_budget()
+                started = self.start_ready()
                 idle = not self.running and not started and not self.waiting_for_backoff()
                 if idle and not engine.state.paused:
                     break
