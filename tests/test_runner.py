@@ -13,7 +13,7 @@ from pathlib import Path
 
 from agent_support import RecordingEvents, fake, pid_alive, read_pid, wait_dead
 
-from orchestrator_tui.agents import runner
+from orchestrator_tui.agents import procgroup, runner
 from orchestrator_tui.agents.runner import ProcessSpec, plain_lines, run_process
 
 
@@ -142,7 +142,7 @@ def test_cancel_kills_the_whole_group_grandchildren_included(tmp_path: Path) -> 
 
 
 def test_a_process_that_ignores_sigterm_gets_sigkill(tmp_path: Path, monkeypatch) -> None:
-    monkeypatch.setattr(runner, "KILL_GRACE", 0.3)
+    monkeypatch.setattr(procgroup, "KILL_GRACE", 0.3)
     code = """
         import os, signal, time
         signal.signal(signal.SIGTERM, signal.SIG_IGN)

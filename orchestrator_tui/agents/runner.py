@@ -10,9 +10,9 @@ own working directory and environment, and reads stdout and stderr line by line 
 - the time of the last output is the heartbeat: silence for `stall_after` seconds gives one
   warning (`events.notice`) per silence, `timeout` seconds in all kill the agent;
 - the `cancel` event kills it too. Killing means the whole process group: SIGTERM, then
-  SIGKILL after KILL_GRACE seconds, grandchildren included. When the agent exits on its own,
-  whatever it left running in its group is killed the same way, so a background process that
-  outlives its parent cannot keep the pipes (or the machine) busy.
+  SIGKILL after a grace period (procgroup.py), grandchildren included. When the agent exits
+  on its own, whatever it left running in its group is killed the same way, so a background
+  process that outlives its parent cannot keep the pipes (or the machine) busy.
 
 With `redact` (the config's run.redact, on by default) strings that look like API keys are
 masked before they reach the log or the events (a key split across a 64 KiB read of an
@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import re
 import shlex
 import shutil
 import signal
@@ -39,6 +38,9 @@ from pathlib import Path
 from typing import IO, Literal
 
 from ..core.protocols import AgentEvents
+from . import procgroup
+from .procgroup import ProcessGroup
+from .redact import redact_secrets
 
 Stream = Literal["stdout", "stderr"]
 LineHandler = Callable[[str, Stream], Sequence[str]]
@@ -48,7 +50,6 @@ DISPLAY_CHARS = 2000
 READ_CHUNK = 64 * 1024
 FLUSH_SECONDS = 0.05
 FLUSH_LINES = 200
-KILL_GRACE = 3.0
 PIPE_DRAIN_SECONDS = 2.0
 
 
@@ -116,23 +117,6 @@ def describe_argv(argv: Sequence[str], limit: int = 300) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-# Strings that look like API keys or tokens (Anthropic, OpenAI, GitHub, AWS, Google, Slack).
-SECRET = re.compile(
-    rb"sk-ant-[A-Za-z0-9_\-]{16,}|sk-(?:proj-)?[A-Za-z0-9_\-]{20,}|gh[pousr]_[A-Za-z0-9]{30,}"
-    rb"|github_pat_[A-Za-z0-9_]{30,}|AKIA[0-9A-Z]{16}|AIza[0-9A-Za-z_\-]{35}"
-    rb"|xox[abprs]-[A-Za-z0-9\-]{10,}"
-)
-SECRET_HINTS = (b"sk-", b"gh", b"AKIA", b"AIza", b"xox")
-
-
-def redact_secrets(data: bytes) -> bytes:
-    """`data` with key-like strings cut to their first 7 characters + "[redacted]". A cheap
-    look for the prefixes first keeps a 50 MB flood fast."""
-    if not any(hint in data for hint in SECRET_HINTS):
-        return data
-    return SECRET.sub(lambda match: match.group()[:7] + b"[redacted]", data)
-
-
 def decode_line(raw: bytes) -> str:
     return raw.decode("utf-8", errors="replace").rstrip("\r\n")
 
@@ -141,68 +125,6 @@ def clip_display(line: str) -> str:
     if len(line) <= DISPLAY_CHARS:
         return line
     return line[:DISPLAY_CHARS] + f"… [{len(line) - DISPLAY_CHARS:,} more characters]"
-
-
-def group_members(pgid: int) -> list[int] | None:
-    """Pids of the live processes in group `pgid` (Linux /proc); None where unknown."""
-    proc = Path("/proc")
-    if not (proc / "self" / "stat").exists():
-        return None
-    members = []
-    for entry in proc.iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        # "pid (comm) state ppid pgrp ...": comm may hold spaces and parentheses.
-        fields = stat[stat.rfind(")") + 2 :].split()
-        if len(fields) > 2 and int(fields[2]) == pgid and fields[0] != "Z":
-            members.append(int(entry.name))
-    return members
-
-
-class ProcessGroup:
-    """The agent's process group: signalled as a whole, never by name."""
-
-    def __init__(self, process: subprocess.Popen[bytes]) -> None:
-        self.process = process
-        self.pgid = process.pid  # start_new_session: the leader's pid is the group id
-
-    def signal(self, signum: int) -> bool:
-        """Send `signum` to every process in the group; False when none is left."""
-        try:
-            os.killpg(self.pgid, signum)
-        except (ProcessLookupError, PermissionError):
-            return False
-        return True
-
-    def alive(self) -> bool:
-        """Any live (not zombie) process left in the group? Zombies are ignored: an
-        orphan's zombie waits for whoever adopted it, and it holds nothing open."""
-        if not self.signal(0):
-            return False
-        members = group_members(self.pgid)
-        return members is None or bool(members)
-
-    def kill(self, grace: float | None = None) -> None:
-        """SIGTERM to the group, SIGKILL to whatever is left after `grace` seconds."""
-        grace = KILL_GRACE if grace is None else grace
-        if not self.signal(signal.SIGTERM):
-            return
-        deadline = time.monotonic() + grace
-        while time.monotonic() < deadline:
-            self.reap()
-            if not self.alive():
-                return
-            time.sleep(0.02)
-        self.signal(signal.SIGKILL)
-        self.reap(timeout=grace)
-
-    def reap(self, timeout: float = 0.0) -> None:
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            self.process.wait(timeout=timeout)
 
 
 class OutputPump:
@@ -389,7 +311,7 @@ class Supervisor:
                 )
         # Leftovers of an agent that exited by itself die too: no orphans.
         group.kill()
-        group.reap(timeout=KILL_GRACE)
+        group.reap(timeout=procgroup.KILL_GRACE)
         deadline = time.monotonic() + PIPE_DRAIN_SECONDS
         for pump in pumps:
             pump.thread.join(timeout=max(0.0, deadline - time.monotonic()))

@@ -1,0 +1,79 @@
+"""An agent's process group: signalled as a whole, killed with a grace period, no orphans.
+
+The runner starts every agent with start_new_session, so the agent and everything it
+starts (unless they start sessions of their own) share one group whose id is the agent's
+pid. Killing the group reaches grandchildren and orphans that outlived their parent.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+KILL_GRACE = 3.0
+
+
+def group_members(pgid: int) -> list[int] | None:
+    """Pids of the live processes in group `pgid` (Linux /proc); None where unknown."""
+    proc = Path("/proc")
+    if not (proc / "self" / "stat").exists():
+        return None
+    members = []
+    for entry in proc.iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        # "pid (comm) state ppid pgrp ...": comm may hold spaces and parentheses.
+        fields = stat[stat.rfind(")") + 2 :].split()
+        if len(fields) > 2 and int(fields[2]) == pgid and fields[0] != "Z":
+            members.append(int(entry.name))
+    return members
+
+
+class ProcessGroup:
+    """The agent's process group: signalled as a whole, never by name."""
+
+    def __init__(self, process: subprocess.Popen[bytes]) -> None:
+        self.process = process
+        self.pgid = process.pid  # start_new_session: the leader's pid is the group id
+
+    def signal(self, signum: int) -> bool:
+        """Send `signum` to every process in the group; False when none is left."""
+        try:
+            os.killpg(self.pgid, signum)
+        except (ProcessLookupError, PermissionError):
+            return False
+        return True
+
+    def alive(self) -> bool:
+        """Any live (not zombie) process left in the group? Zombies are ignored: an
+        orphan's zombie waits for whoever adopted it, and it holds nothing open."""
+        if not self.signal(0):
+            return False
+        members = group_members(self.pgid)
+        return members is None or bool(members)
+
+    def kill(self, grace: float | None = None) -> None:
+        """SIGTERM to the group, SIGKILL to whatever is left after `grace` seconds."""
+        grace = KILL_GRACE if grace is None else grace
+        if not self.signal(signal.SIGTERM):
+            return
+        deadline = time.monotonic() + grace
+        while time.monotonic() < deadline:
+            self.reap()
+            if not self.alive():
+                return
+            time.sleep(0.02)
+        self.signal(signal.SIGKILL)
+        self.reap(timeout=grace)
+
+    def reap(self, timeout: float = 0.0) -> None:
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self.process.wait(timeout=timeout)
