@@ -4,16 +4,20 @@ from __future__ import annotations
 
 import json
 import os
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
-from agent_support import fake, git, make_repo
+from agent_support import fake, git, make_repo, pid_alive, wait_dead
 from engine_support import Background, Recorder
 
 from orchestrator_tui.core import events as ev
-from orchestrator_tui.core.config import config_from_dict
+from orchestrator_tui.core.config import config_from_dict, load_config
 from orchestrator_tui.core.models import STAGES, StageName, TaskStatus
 from orchestrator_tui.core.pipeline import Engine, EngineOptions
-from orchestrator_tui.core.store import RunFiles
+from orchestrator_tui.core.store import RunFiles, latest_run_id, read_events
 from orchestrator_tui.runtime import build_engine
 
 SIX_TASKS = """\
@@ -257,3 +261,104 @@ def test_a_missing_agent_executable_fails_each_task_with_the_reason(tmp_path: Pa
     assert engine.state.tasks["T2"].status == TaskStatus.BLOCKED
     # the failed task's worktree stays for a look; a retry starts it afresh
     assert os.path.exists(tmp_path / "ws" / ".orchestrator" / "worktrees" / "T1")
+
+
+KILL_PLAN = """\
+# Plan: killed mid-run
+
+## A: Quick
+depends: none
+files: a.txt
+
+WRITE_FILE: a.txt
+CONTENT: a
+
+## B: Slow
+depends: none
+files: b.txt
+
+SCENARIO: slow
+
+## C: After
+depends: A, B
+files: c.txt
+
+WRITE_FILE: c.txt
+CONTENT: c
+"""
+
+
+def test_sigkill_of_the_orchestrator_mid_implement_then_resume(tmp_path: Path) -> None:
+    workspace = make_repo(tmp_path / "ws", {"README.md": "project\n", "PLAN.md": KILL_PLAN})
+    (workspace / ".orchestrator").mkdir()
+    (workspace / ".orchestrator" / "config.toml").write_text(
+        f'[run]\nretries = 0\nconcurrency = 2\n[agents]\ndefault = "claude"\n'
+        f'[agents.claude]\nbackend = "claude"\nexecutable = "{fake("claude")}"\n'
+    )
+    invocations = tmp_path / "invocations.jsonl"
+    env = {
+        **os.environ,
+        "HOME": str(tmp_path / "home"),
+        "FAKE_AGENT_LOG": str(invocations),
+        "FAKE_AGENT_SLOW_DELAY": "3",
+    }
+    first = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "orchestrator_tui",
+            "run",
+            "--headless",
+            "--approve",
+            "all",
+            "-C",
+            str(workspace),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env=env,
+    )
+    try:
+
+        def seen() -> set[str]:
+            run_id = latest_run_id(workspace)
+            if not run_id:
+                return set()
+            events = read_events(RunFiles(workspace, run_id).events).events
+            return {f"{e.kind}:{getattr(e, 'task', '')}" for e in events}
+
+        deadline = time.monotonic() + 60
+        while not {"task_merged:A", "task_started:B"} <= seen():
+            assert time.monotonic() < deadline, "the first run never got A merged and B going"
+            assert first.poll() is None, "the first run ended early"
+            time.sleep(0.05)
+    finally:
+        first.send_signal(signal.SIGKILL)
+        first.wait(timeout=10)
+    slow_agent = next(
+        json.loads(line)["pid"]
+        for line in invocations.read_text().splitlines()
+        if json.loads(line)["cwd"].endswith("/worktrees/B")
+    )
+    assert pid_alive(slow_agent)  # the agent outlived its orchestrator
+
+    recorder = Recorder()
+    options = EngineOptions(
+        workspace=workspace,
+        config=load_config(workspace),
+        approve=frozenset(STAGES),
+        watch=False,
+        poll_interval=0.01,
+        extra_env={"HOME": str(tmp_path / "home"), "FAKE_AGENT_SLOW_DELAY": "0.05"},
+    )
+    engine = build_engine(options, [recorder])
+    with Background(engine):
+        finished = implement_done(recorder)
+    assert finished.status == "done", finished.details
+    assert wait_dead(slow_agent), "the old agent of B is still running"
+    assert any("left from an earlier attempt" in e.text for e in recorder.of(ev.Notice))
+    branch = f"orch/{engine.state.run_id}"
+    merges = git(workspace, "log", "--first-parent", "--format=%s", branch).splitlines()
+    assert merges.count("Merge A: Quick") == 1 and merges.count("Merge C: After") == 1
+    assert git(workspace, "show", f"{branch}:c.txt") == "c"
+    assert sorted(p.name for p in (workspace / ".orchestrator" / "worktrees").iterdir()) == ["_run"]

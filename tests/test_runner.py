@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import textwrap
@@ -299,3 +300,42 @@ def test_key_like_strings_are_masked_in_the_log_and_the_events(tmp_path: Path) -
     outcome, events = run(plain, python(code), redact=False)
     assert f"using {key} now" in events.lines
     assert key in (plain / "logs" / "task.log").read_text()
+
+
+def test_leftovers_of_a_killed_orchestrator_die_before_the_next_attempt(tmp_path: Path) -> None:
+    pidfile = tmp_path / "logs" / "task.pid"
+    pidfile.parent.mkdir(parents=True)
+    sleeper = [sys.executable, "-c", "import time; time.sleep(3600)"]
+    # an agent whose orchestrator died: its own session, the token of the pidfile in its env
+    leftover = subprocess.Popen(
+        sleeper, env={**os.environ, "ORCH_AGENT_TOKEN": "abc123"}, start_new_session=True
+    )
+    stranger = subprocess.Popen(sleeper, start_new_session=True)  # a reused pid: no token
+    try:
+        time.sleep(0.2)  # let both exec, so their environment is readable
+        pidfile.write_text(f"{leftover.pid} abc123\n")
+        recorded: list[str] = []
+
+        def note_pidfile(text: str, stream: str) -> list[str]:
+            recorded.append(pidfile.read_text())
+            return [text]
+
+        code = "import os; print(os.getpgid(0), os.environ['ORCH_AGENT_TOKEN'])"
+        events = RecordingEvents()
+        outcome = run_process(
+            spec(tmp_path, python(code), pidfile=pidfile), note_pidfile, events, threading.Event()
+        )
+        assert outcome.ok
+        assert leftover.wait(timeout=5) == -signal.SIGTERM
+        assert any("left from an earlier attempt" in text for _, text in events.notices)
+        assert recorded[0].split() == events.lines[0].split()  # pgid and token, while it ran
+        assert not pidfile.exists()
+
+        pidfile.write_text(f"{stranger.pid} abc123\n")
+        outcome, _ = run(tmp_path, python("print('again')"), pidfile=pidfile)
+        assert outcome.ok
+        assert stranger.poll() is None, "a process without our token was killed"
+    finally:
+        for process in (leftover, stranger):
+            process.kill()
+            process.wait(timeout=5)

@@ -166,6 +166,7 @@ class CliBackend:
             label=f"{job.task.id} attempt {job.attempt} ({self.profile_name})",
             stdin_path=self.stdin_path(job),
             redact=job.redact,
+            pidfile=job.log_path.with_suffix(".pid"),
         )
         outcome = run_process(spec, parser.line, events, cancel)
         result = parser.result(outcome)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import secrets
 import signal
 import subprocess
 import time
@@ -40,9 +41,10 @@ def group_members(pgid: int) -> list[int] | None:
 class ProcessGroup:
     """The agent's process group: signalled as a whole, never by name."""
 
-    def __init__(self, process: subprocess.Popen[bytes]) -> None:
+    def __init__(self, process: subprocess.Popen[bytes] | None, pgid: int = 0) -> None:
         self.process = process
-        self.pgid = process.pid  # start_new_session: the leader's pid is the group id
+        # start_new_session: the leader's pid is the group id
+        self.pgid = process.pid if process is not None else pgid
 
     def signal(self, signum: int) -> bool:
         """Send `signum` to every process in the group; False when none is left."""
@@ -75,5 +77,47 @@ class ProcessGroup:
         self.reap(timeout=grace)
 
     def reap(self, timeout: float = 0.0) -> None:
+        if self.process is None:  # not our child: whoever adopted it reaps it
+            return
         with contextlib.suppress(subprocess.TimeoutExpired):
             self.process.wait(timeout=timeout)
+
+
+TOKEN_VARIABLE = "ORCH_AGENT_TOKEN"
+
+
+def new_token() -> str:
+    """A value for TOKEN_VARIABLE that marks one agent's processes as ours."""
+    return secrets.token_hex(12)
+
+
+def write_pidfile(pidfile: Path, pgid: int, token: str) -> None:
+    pidfile.parent.mkdir(parents=True, exist_ok=True)
+    pidfile.write_text(f"{pgid} {token}\n", encoding="utf-8")
+
+
+def carries_token(pid: int, token: str) -> bool:
+    try:
+        environ = Path(f"/proc/{pid}/environ").read_bytes()
+    except OSError:
+        return False
+    return f"{TOKEN_VARIABLE}={token}".encode() in environ.split(b"\0")
+
+
+def kill_leftovers(pidfile: Path) -> int:
+    """Kill what is left of an earlier run of the same agent: after the orchestrator itself
+    was killed (SIGKILL, power loss), its agents live on in their own sessions. Only a
+    group whose processes carry the token recorded in `pidfile` is touched, so a reused pid
+    is never hit. Returns how many processes were found."""
+    try:
+        pgid_text, token = pidfile.read_text(encoding="utf-8").split()
+        pgid = int(pgid_text)
+    except (OSError, ValueError):
+        return 0
+    members = group_members(pgid) or []  # unknown (no /proc): leave it alone
+    ours = [pid for pid in members if carries_token(pid, token)]
+    if ours:
+        ProcessGroup(None, pgid).kill()
+    with contextlib.suppress(OSError):
+        pidfile.unlink()
+    return len(ours)

@@ -14,7 +14,10 @@ own working directory and environment, and reads stdout and stderr line by line 
   on its own, whatever it left running in its group is killed the same way, so a background
   process that outlives its parent cannot keep the pipes (or the machine) busy.
 
-With `redact` (the config's run.redact, on by default) strings that look like API keys are
+With a `pidfile`, the group id and a token (also put in the agent's environment) are kept
+there while the agent runs; the next start with the same pidfile first kills a group left
+from an orchestrator that died without cleaning up (SIGKILL), if its processes carry the
+token. With `redact` (the config's run.redact, on by default) strings that look like API keys are
 masked before they reach the log or the events (a key split across a 64 KiB read of an
 even longer line can slip through).
 
@@ -66,6 +69,7 @@ class ProcessSpec:
     label: str = ""
     stdin_path: Path | None = None
     redact: bool = True
+    pidfile: Path | None = None
 
 
 @dataclass(frozen=True)
@@ -253,11 +257,20 @@ class Supervisor:
         except OSError as exc:
             reason = f"could not read {spec.stdin_path}: {exc.strerror or exc}"
             return ProcessOutcome(reason=reason, exit_code=None, started=False)
+        env = dict(spec.env)
+        token = procgroup.new_token()
+        if spec.pidfile is not None:
+            leftovers = procgroup.kill_leftovers(spec.pidfile)
+            if leftovers:
+                self.events.notice(
+                    "warning", f"killed {leftovers} process(es) left from an earlier attempt"
+                )
+            env[procgroup.TOKEN_VARIABLE] = token
         try:
             process = subprocess.Popen(
                 list(spec.argv),
                 cwd=spec.cwd,
-                env=dict(spec.env),
+                env=env,
                 stdin=stdin,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE,
@@ -269,7 +282,14 @@ class Supervisor:
         finally:
             if not isinstance(stdin, int):
                 stdin.close()
-        return self.supervise(process, started)
+        if spec.pidfile is not None:
+            procgroup.write_pidfile(spec.pidfile, process.pid, token)
+        try:
+            return self.supervise(process, started)
+        finally:
+            if spec.pidfile is not None:
+                with contextlib.suppress(OSError):
+                    spec.pidfile.unlink()
 
     def cannot_start(self) -> str:
         spec = self.spec
