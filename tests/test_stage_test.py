@@ -10,6 +10,7 @@ from stage_support import RUN_ID, FakeAgent, context, done_task, git, git_repo, 
 
 from orchestrator_tui.core.models import StageName
 from orchestrator_tui.core.protocols import AgentResult
+from orchestrator_tui.stages.detect import detect_test_command
 from orchestrator_tui.stages.results import ResultsError, parse_cargo, parse_go_json
 from orchestrator_tui.stages.testing import TestRunner
 
@@ -174,3 +175,15 @@ def test_go_json_and_cargo_output_are_counted() -> None:
         parse_go_json("garbage")
     with pytest.raises(ResultsError):
         parse_cargo("error: could not compile")
+
+
+def test_the_workspaces_virtualenv_runs_the_suite_in_a_fresh_checkout(tmp_path: Path) -> None:
+    checkout, workspace = tmp_path / "checkout", tmp_path / "ws"
+    (checkout / "tests").mkdir(parents=True)
+    (checkout / "tests" / "test_a.py").write_text("def test_a():\n    pass\n")
+    python = workspace / ".venv" / "bin" / "python"
+    python.parent.mkdir(parents=True)
+    python.write_text("")
+    command = detect_test_command(checkout, workspace)
+    assert command is not None and command.argv[0] == str(python)
+    assert detect_test_command(checkout).argv[0] == sys.executable  # type: ignore[union-attr]

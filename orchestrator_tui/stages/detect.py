@@ -31,12 +31,14 @@ class TestCommand:
         return " ".join(a.replace(JUNIT, "junit.xml") for a in self.argv)
 
 
-def project_python(root: Path) -> str:
-    """The project's own virtualenv Python when it has one, else ours."""
-    for venv in (".venv", "venv", "env"):
-        candidate = root / venv / "bin" / "python"
-        if candidate.is_file():
-            return str(candidate)
+def project_python(*roots: Path) -> str:
+    """The project's own virtualenv Python when it has one (looked for in each root, e.g.
+    the run branch's checkout and then the workspace), else ours."""
+    for root in roots:
+        for venv in (".venv", "venv", "env"):
+            candidate = root / venv / "bin" / "python"
+            if candidate.is_file():
+                return str(candidate)
     return sys.executable
 
 
@@ -73,11 +75,13 @@ def npm_test(root: Path) -> str:
     return script
 
 
-def detect_test_command(root: Path) -> TestCommand | None:
-    """The first test framework that fits `root`, or None."""
+def detect_test_command(root: Path, workspace: Path | None = None) -> TestCommand | None:
+    """The first test framework that fits `root`, or None. A virtualenv is looked for in
+    `root`, then in `workspace` (where it lives when `root` is a fresh checkout)."""
     why = uses_pytest(root)
     if why:
-        argv = (project_python(root), "-m", "pytest", "-q", f"--junitxml={JUNIT}")
+        python = project_python(root, *([workspace] if workspace else []))
+        argv = (python, "-m", "pytest", "-q", f"--junitxml={JUNIT}")
         return TestCommand("pytest", argv, "junit", why)
     script = npm_test(root)
     if script:

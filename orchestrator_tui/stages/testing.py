@@ -108,7 +108,11 @@ class TestRunner:
     def run(self, ctx: StageContext) -> StageResult:
         root = find_changes(ctx).root
         configured = ctx.config.stage(ctx.stage).command
-        command = configured_command(configured) if configured else detect_test_command(root)
+        command = (
+            configured_command(configured)
+            if configured
+            else detect_test_command(root, ctx.workspace)
+        )
         if command is None:
             return StageResult(
                 ok=True,
