@@ -151,3 +151,20 @@ def test_plan_format_falls_back_to_the_bundled_claude_md(tmp_path: Path) -> None
     text = plan_format(tmp_path)
     assert "## T1: User model" in text  # a heading inside the example's code fence
     assert "## Dependency rules" not in text
+
+
+def test_an_agent_that_writes_no_plan_is_told_so(tmp_path: Path) -> None:
+    agent = FakeAgent([OK, OK], writes=[{}, {"PLAN.md": GOOD_PLAN}])
+    agent.root = tmp_path
+    ctx, _ = context(tmp_path, StageName.PLAN, goal="x", run_agent=agent)
+    result = PlanRunner().run(ctx)
+    assert result.ok
+    assert f"{tmp_path / 'PLAN.md'} was not written" in agent.prompts[1]
+
+
+def test_an_agent_that_leaves_the_plan_as_it_was_is_reported_honestly(tmp_path: Path) -> None:
+    write_files(tmp_path, {"PLAN.md": GOOD_PLAN})
+    ctx, _ = context(tmp_path, StageName.PLAN, goal="x", run_agent=FakeAgent([OK]))
+    result = PlanRunner().run(ctx)
+    assert result.ok
+    assert result.summary.startswith("claude left PLAN.md unchanged: 3 tasks")

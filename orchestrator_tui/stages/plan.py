@@ -177,17 +177,24 @@ class PlanRunner:
                     details="Retry the stage, or write the plan yourself and retry.",
                     evidence={"attempts": attempt, "source": "agent", "profile": profile},
                 )
-            if read_text(path) == before and plan_from_text(result.final_text):
+            unchanged = read_text(path) == before
+            if unchanged and plan_from_text(result.final_text):
                 path.write_text(plan_from_text(result.final_text), encoding="utf-8")
-            plan, errors = plan_problems(path)
+                unchanged = False
+            if not path.is_file():
+                plan, errors = None, [f"{path} was not written: write the plan to that path"]
+            else:
+                plan, errors = plan_problems(path)
             history.append(f"attempt {attempt}: " + ("valid" if plan else f"{len(errors)} errors"))
             if plan is not None:
                 lines, evidence = dag_summary(plan)
                 tries = f" after {attempt} attempts" if attempt > 1 else ""
+                verb = "left" if unchanged else "wrote"
                 return StageResult(
                     ok=True,
-                    summary=f"{profile} wrote {path.name}{tries}: {len(plan.tasks)} tasks, "
-                    f"{len(evidence['waves'])} waves",
+                    summary=f"{profile} {verb} {path.name}{tries}"
+                    + (" unchanged" if unchanged else "")
+                    + f": {len(plan.tasks)} tasks, {len(evidence['waves'])} waves",
                     details=f"Goal (from {source}): {goal}\n\nEdit `{path.name}` before "
                     "approving if you want changes; reject with feedback to have the agent "
                     "revise it.\n\n" + "\n".join(lines),
