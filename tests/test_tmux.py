@@ -51,7 +51,7 @@ class TmuxServer:
 
     def __init__(self, folder: str) -> None:
         self.env = {**os.environ, "TMUX_TMPDIR": folder, "TERM": "xterm-256color"}
-        for name in ("TMUX", "TMUX_PANE"):
+        for name in ("TMUX", "TMUX_PANE", "COLUMNS", "LINES"):  # pytest-xdist sets 80x24
             self.env.pop(name, None)
 
     def __call__(self, *arguments: str, check: bool = True) -> str:
@@ -86,6 +86,20 @@ def eventually(condition: Callable[[], object], what: str, timeout: float = 20.0
         time.sleep(0.1)
 
 
+def shows(tmux: TmuxServer, pane: str, *lines: str, timeout: float = 20.0) -> str:
+    """Wait until the pane shows every line (a capture can catch a frame half-drawn);
+    on timeout, fail with what it showed last."""
+    deadline = time.monotonic() + timeout
+    while True:
+        screen = tmux.screen(pane)
+        missing = [line for line in lines if line not in screen]
+        if not missing:
+            return screen
+        if time.monotonic() > deadline:
+            raise AssertionError(f"pane {pane} never showed {missing}; it showed:\n{screen}")
+        time.sleep(0.1)
+
+
 @pytest.fixture
 def tmux() -> Iterator[TmuxServer]:
     folder = tempfile.mkdtemp(prefix="tmx")  # short: a socket path has ~100 bytes at most
@@ -107,7 +121,10 @@ def sim_workspace(root: Path) -> Path:
 
 @NEEDS_TMUX
 def test_inside_tmux_the_monitor_opens_in_a_side_pane(tmux: TmuxServer, tmp_path: Path) -> None:
+    """The person's shell exports COLUMNS and LINES (as some do): the monitor must still
+    draw for the pane's real size."""
     recorded_implementing(tmp_path)
+    tmux.env.update(COLUMNS="120", LINES="30")
     tmux("new-session", "-d", "-s", "work", "-x", "120", "-y", "30", "-c", str(tmp_path))
     command = shlex.join([*PACKAGE, "tmux", "-C", str(tmp_path), "--width", "40"])
     tmux("send-keys", "-t", "work", command, "Enter")
@@ -117,16 +134,16 @@ def test_inside_tmux_the_monitor_opens_in_a_side_pane(tmux: TmuxServer, tmp_path
     assert right["width"] == "40"
     assert int(left["width"]) == 120 - 40 - 1  # one column for the border
     assert left["active"] == "1", "the focus stays in the pane the person typed in"
-    picture = eventually(
-        lambda: "4/9 implement" in (s := tmux.screen(right["id"])) and s, "the monitor"
+    shows(
+        tmux,
+        right["id"],
+        f"orch · run {RUN_ID}",
+        "✓ ✓ ✓ ● · · · · · 4/9 implement",
+        "tasks 7: 2 running · 1 done · 1 pending",
+        "engine not running — heartbeat",  # the recorded lock is old
+        "✗ T4: tests failed: 3 of 12 in",
     )
-    assert isinstance(picture, str)
-    assert f"orch · run {RUN_ID}" in picture
-    assert "tasks 7: 2 running · 1 done · 1 pending" in picture
-    assert "engine not running — heartbeat" in picture  # the recorded lock is old
-    assert "✗ T4: tests failed: 3 of 12 in" in picture
-    said = eventually(lambda: "monitor opened" in (s := tmux.screen(left["id"])) and s, "output")
-    assert f"monitor opened in tmux pane {right['id']}, 40 columns wide" in str(said)
+    shows(tmux, left["id"], f"monitor opened in tmux pane {right['id']}, 40 columns wide")
     tmux("send-keys", "-t", right["id"], "q")
     eventually(lambda: len(tmux.panes("work")) == 1, "the monitor to close on q")
 
@@ -152,7 +169,7 @@ def test_outside_tmux_a_session_has_the_app_and_the_monitor(
     assert right["width"] == "40"
     assert f"run -C {workspace}" in left["start"]
     assert f"monitor {workspace}" in right["start"]
-    eventually(lambda: "orch" in tmux.screen(right["id"]), "the monitor's header")
+    shows(tmux, right["id"], "orch")
     again = subprocess.run(
         [*PACKAGE, "tmux", "-C", str(workspace)],
         env=tmux.env,
@@ -176,19 +193,17 @@ def test_a_gate_is_approved_from_the_monitor_beside_a_running_engine(
     tmux("split-window", "-h", "-d", "-l", "40", "-t", "e2e",
          shlex.join([*PACKAGE, "monitor", str(workspace)]))  # fmt: skip
     left, right = sorted(tmux.panes("e2e"), key=lambda p: int(p["left"]))
-    eventually(lambda: "⏸ Plan waits for you" in tmux.screen(right["id"]), "the plan gate")
-    assert "♥ engine pid" in tmux.screen(right["id"])
+    shows(tmux, right["id"], "⏸ Plan waits for you", "♥ engine pid")
     tmux("send-keys", "-t", right["id"], "a")
-    eventually(
-        lambda: "approve Plan by monitor" in tmux.screen(left["id"]), "the engine to hear it"
+    shows(tmux, left["id"], "approve Plan by monitor")
+    shows(
+        tmux,
+        right["id"],
+        "⏸ Parallel waits for you",
+        "engine: ✓ plan: approve",
+        "✓ ✓ ⏸ · · · · · · 3/9 parallel",
+        "tasks 2: 2 pending",
     )
-    picture = eventually(
-        lambda: "⏸ Parallel waits for you" in (s := tmux.screen(right["id"])) and s,
-        "the next gate",
-    )
-    assert "engine: ✓ plan: approve" in str(picture)
-    assert "✓ ✓ ⏸ · · · · · · 3/9 parallel" in str(picture)
-    assert "tasks 2: 2 pending" in str(picture)
 
 
 @NEEDS_TMUX

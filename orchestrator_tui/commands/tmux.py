@@ -40,8 +40,11 @@ def package_argv(*arguments: str) -> list[str]:
 
 
 def pane_command(argv: list[str]) -> str:
-    """The shell-command string for a tmux pane: `argv`, held open if it fails."""
-    return shlex.join(["sh", "-c", HOLD_ON_ERROR, "orchestrator-tui", *argv])
+    """The shell-command string for a tmux pane: `argv`, held open if it fails. COLUMNS and
+    LINES are dropped: exported by a shell or a test runner, they would override the pane's
+    real size, and the view would be drawn for a terminal that is not there."""
+    unset = ["env", "-u", "COLUMNS", "-u", "LINES"]
+    return shlex.join(["sh", "-c", HOLD_ON_ERROR, "orchestrator-tui", *unset, *argv])
 
 
 def run_tmux(tmux: str, *arguments: str) -> str:
