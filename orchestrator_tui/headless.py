@@ -13,6 +13,7 @@ from .core import events as ev
 from .core.models import StageName
 from .core.state import RunState, apply
 
+STATUS_SECONDS = 0.1
 STAGE_ICON = {"done": "[green]✓[/]", "failed": "[red]✗[/]", "skipped": "[yellow]↷[/]"}
 
 
@@ -23,6 +24,7 @@ class HeadlessConsole:
         self.console = console or Console(highlight=False)
         self.state = RunState()
         self.live: Status | None = None
+        self.status_at = 0.0
         if self.console.is_terminal:
             self.live = self.console.status("starting…")
             self.live.start()
@@ -35,7 +37,9 @@ class HeadlessConsole:
             self.console.print(f"[dim]{stamp}[/] {line}")
         if isinstance(event, ev.StageFinished) and event.details and event.status == "failed":
             self.console.print(escape(event.details))
-        if self.live is not None:
+        now = time.monotonic()
+        if self.live is not None and now - self.status_at >= STATUS_SECONDS:
+            self.status_at = now
             self.live.update(self.status_line())
 
     def describe(self, event: ev.EventBase) -> str:

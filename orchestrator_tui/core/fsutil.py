@@ -24,15 +24,17 @@ def describe_os_error(exc: OSError, path: Path | str) -> str:
     return f"cannot write {path}: {reasons.get(exc.errno or 0, exc.strerror or str(exc))}"
 
 
-def atomic_write(path: Path, text: str) -> None:
-    """Replace `path` with `text` so that readers see the old or the new file, never half."""
+def atomic_write(path: Path, text: str, durable: bool = True) -> None:
+    """Replace `path` with `text` so that readers see the old or the new file, never half.
+    `durable=False` skips the fsync, for files that can be rebuilt (snapshots)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(text)
             handle.flush()
-            os.fsync(handle.fileno())
+            if durable:
+                os.fsync(handle.fileno())
         os.replace(tmp, path)
     except OSError as exc:
         with_suppressed_unlink(tmp)

@@ -210,10 +210,11 @@ class Implementer:
         self.reset_tasks()
         try:
             while True:
-                engine.service()
-                self.collect(done_only=True)
-                self.check_budget()
-                started = self.start_ready()
+                with engine.batch():
+                    engine.service()
+                    self.collect(done_only=True)
+                    self.check_budget()
+                    started = self.start_ready()
                 idle = not self.running and not started and not self.waiting_for_backoff()
                 if idle and not engine.state.paused:
                     break
@@ -283,9 +284,11 @@ class Implementer:
         thread_future: Future[AgentResult] = Future()
 
         def work() -> None:
-            thread_future.set_result(
-                run_agent_job(self.engine, task, prompt, workdir, attempt, cancel, session)
-            )
+            try:
+                result = run_agent_job(self.engine, task, prompt, workdir, attempt, cancel, session)
+            except Exception as exc:  # the engine must hear back, or it would wait forever
+                result = AgentResult(ok=False, reason=f"agent thread failed: {exc}", exit_code=None)
+            thread_future.set_result(result)
 
         threading.Thread(target=work, name=f"agent-{task.id}", daemon=True).start()
         return thread_future

@@ -7,6 +7,7 @@ the CLI all steer it the same way.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import queue
 import threading
@@ -189,10 +190,16 @@ class Engine:
             event = event.model_copy(update={"seq": seq, "at": time.time()})
             if event.persisted:  # so that replaying the log gives exactly this state
                 self.state = apply(self.state, event)
-            if self.store is not None:
-                self.store.emit(event)
+                if self.store is not None:
+                    self.store.record(event, self.state)
             for sink in self.sinks:
                 sink.emit(event)
+
+    def batch(self) -> contextlib.AbstractContextManager[None]:
+        """Events emitted inside share one fsync (group commit for a loop turn)."""
+        if self.store is None:
+            return contextlib.nullcontext()
+        return self.store.batch()
 
     def notice(self, level: str, text: str) -> None:
         self.emit(ev.Notice(level=level, text=text))  # type: ignore[arg-type]

@@ -8,7 +8,6 @@ from collections.abc import Collection, Mapping, Sequence
 from .graph import overlap_conflicts, remaining_path
 from .models import Task, TaskStatus
 
-
 RESOLVED = frozenset({TaskStatus.DONE, TaskStatus.SKIPPED})
 WAITING = frozenset({TaskStatus.PENDING, TaskStatus.READY})
 
