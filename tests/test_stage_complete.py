@@ -39,6 +39,9 @@ TASKS = [
     done_task("T1", ["a.py", "tests/test_a.py"], input_tokens=1000, output_tokens=200,
               cost_usd=0.02, started_at=10.0, finished_at=12.0),
     done_task("T2", ["b.py"], attempt=2, input_tokens=3000, output_tokens=500, cost_usd=0.05),
+    # a stage's own agent appears in the state through its usage; it is not a plan task
+    done_task("review-agent", status=TaskStatus.PENDING, merged=False, input_tokens=100,
+              cost_usd=0.01, attempt=0),
 ]  # fmt: skip
 
 
@@ -96,7 +99,8 @@ def test_a_good_run_is_ready_and_summarized(tmp_path: Path) -> None:
     assert "bandit B108 at `textkit/cache.py:10`" in text
     assert "- T2: attempt 1: exit 1; retrying in 0.5 s; then done on attempt 2" in text
     assert "| T2 | task T2 | simulated | done | 2 | 4.0 s | 3,500 | $0.0500 | 1 |" in text
-    assert "| **total** | | | | 3 | | 4,700 | $0.0700 | |" in text
+    assert "| review-agent | the stage's own agent |" in text
+    assert "| **total** | | | | 3 | | 4,800 | $0.0800 | |" in text
     assert "| 6 | Test | approved |" in text and "| 9 | Complete | running |" in text
     assert "Verdict: approve" in text
     assert "1 medium-severity finding(s) to look at" in text

@@ -26,6 +26,7 @@ TASKS = [
     done_task("T2", ["shop/api/items.py", "shop/settings.py"], attempt=2),
     done_task("T3", []),
     done_task("T4", [], status=TaskStatus.FAILED, merged=False, reason="exit 1"),
+    done_task("security-agent", status=TaskStatus.PENDING, merged=False),  # not a plan task
 ]
 CONFIG = make_config(stages={"review": {"agent": "reviewer"}})
 

@@ -26,6 +26,7 @@ from pathlib import Path
 from ..core.graph import normalize_path, patterns_may_meet
 from ..core.models import StageName
 from ..core.protocols import StageContext
+from ..core.state import RunState, TaskState
 
 GIT_TIMEOUT = 30.0
 IGNORED_PREFIXES = (".orchestrator/", ".git/")
@@ -153,8 +154,21 @@ def declares(patterns: Iterable[str], path: str) -> bool:
     return any(patterns_may_meet(normalize_path(p), normalize_path(path)) for p in patterns)
 
 
+STAGE_AGENT_IDS = frozenset(f"{stage.value}-agent" for stage in StageName)
+
+
+def plan_tasks(state: RunState) -> list[TaskState]:
+    """The run's implement tasks: a stage's own agent (`review-agent`, …) shows up in the
+    state through its usage, but is not a task of the plan."""
+    return [t for t in state.tasks.values() if t.id not in STAGE_AGENT_IDS]
+
+
+def stage_agents(state: RunState) -> list[TaskState]:
+    return [t for t in state.tasks.values() if t.id in STAGE_AGENT_IDS]
+
+
 def task_files(ctx: StageContext) -> set[str]:
-    return {f for task in ctx.state.tasks.values() for f in task.changed_files}
+    return {f for task in plan_tasks(ctx.state) for f in task.changed_files}
 
 
 def split_existing(root: Path, paths: Iterable[str]) -> tuple[tuple[str, ...], tuple[str, ...]]:

@@ -21,7 +21,7 @@ from ..core.protocols import StageContext, StageResult
 from ..core.state import RunState
 from ..core.store import read_events
 from ..core.workspace import land_run_branch
-from .changes import branch_exists, run_branch
+from .changes import branch_exists, plan_tasks, run_branch, stage_agents
 from .stage_agent import agent_failure, run_stage_agent, stage_agent_profile, stage_prompt
 
 
@@ -74,7 +74,7 @@ class Validation:
 def validate(ctx: StageContext, branch: str) -> Validation:
     state = ctx.state
     result = Validation()
-    tasks = list(state.tasks.values())
+    tasks = plan_tasks(state)
     done = [t for t in tasks if t.status == TaskStatus.DONE]
     unresolved = [t for t in tasks if not t.status.resolved]
     unmerged = [t for t in done if not t.merged]
@@ -194,7 +194,8 @@ def task_section(ctx: StageContext) -> list[str]:
         "| task | title | agent | status | attempts | duration | tokens | cost | files |",
         "|---|---|---|---|---:|---:|---:|---:|---:|",
     ]
-    for task in state.tasks.values():
+    tasks = plan_tasks(state)
+    for task in tasks:
         history = histories.get(task.id, TaskHistory())
         took = history.duration or max(task.finished_at - task.started_at, 0.0)
         lines.append(
@@ -202,8 +203,13 @@ def task_section(ctx: StageContext) -> list[str]:
             f"| {seconds(took)} | {task.tokens:,} | ${task.cost_usd:.4f} | "
             f"{len(task.changed_files)} |"
         )
+    for agent in stage_agents(state):
+        lines.append(
+            f"| {agent.id} | the stage's own agent | — | — | — | — | {agent.tokens:,} | "
+            f"${agent.cost_usd:.4f} | — |"
+        )
     lines.append(
-        f"| **total** | | | | {sum(t.attempt for t in state.tasks.values())} | | "
+        f"| **total** | | | | {sum(t.attempt for t in tasks)} | | "
         f"{state.input_tokens + state.output_tokens:,} | ${state.cost_usd:.4f} | |"
     )
     retried = {t: h for t, h in histories.items() if h.failed_attempts}
@@ -279,7 +285,7 @@ class CompleteRunner:
         atomic_write(path, text)
         state = ctx.state
         tests = evidence_of(state, StageName.TEST)
-        retries = {t.id: t.attempt for t in state.tasks.values() if t.attempt > 1}
+        retries = {t.id: t.attempt for t in plan_tasks(state) if t.attempt > 1}
         evidence = {
             "summary_path": str(path),
             "landed": landed,
@@ -293,8 +299,9 @@ class CompleteRunner:
             "cost_usd": round(state.cost_usd, 6),
             "tokens": state.input_tokens + state.output_tokens,
         }
-        done = sum(1 for t in state.tasks.values() if t.status == TaskStatus.DONE)
-        summary = f"{done}/{len(state.tasks)} tasks done; summary in {path.name}"
+        tasks = plan_tasks(state)
+        done = sum(1 for t in tasks if t.status == TaskStatus.DONE)
+        summary = f"{done}/{len(tasks)} tasks done; summary in {path.name}"
         if validation.problems:
             return StageResult(
                 ok=False,

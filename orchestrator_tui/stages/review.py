@@ -17,7 +17,7 @@ from ..core.fsutil import atomic_write
 from ..core.models import Plan, StageName, TaskStatus
 from ..core.protocols import StageContext, StageResult
 from ..core.state import TaskState
-from .changes import ChangeSet, declares, find_changes, git
+from .changes import ChangeSet, declares, find_changes, git, plan_tasks
 from .detect import read_text
 from .stage_agent import agent_failure, run_stage_agent, stage_agent_profile, stage_prompt
 
@@ -77,7 +77,8 @@ def touched_files(ctx: StageContext, task: TaskState) -> tuple[str, ...]:
 
 def coverage(ctx: StageContext) -> list[TaskCoverage]:
     plan = ctx.plan or Plan()
-    order = [t.id for t in plan.tasks] + [t for t in ctx.state.tasks if t not in plan.by_id]
+    others = [t.id for t in plan_tasks(ctx.state) if t.id not in plan.by_id]
+    order = [t.id for t in plan.tasks] + others
     report = []
     for task_id in order:
         state = ctx.state.tasks.get(task_id) or TaskState(id=task_id)

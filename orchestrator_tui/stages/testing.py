@@ -16,7 +16,7 @@ from typing import Any
 
 from ..core.graph import normalize_path
 from ..core.protocols import StageContext, StageResult
-from .changes import declares, find_changes
+from .changes import declares, find_changes, plan_tasks
 from .detect import JUNIT, TestCommand, detect_test_command
 from .results import ResultsError, TestResults, parse_cargo, parse_go_json, parse_junit
 from .stage_agent import agent_failure, run_stage_agent, stage_agent_profile, stage_prompt
@@ -92,7 +92,7 @@ def run_suite(ctx: StageContext, command: TestCommand, root: Path, junit: Path) 
 def suspects(ctx: StageContext, files: set[str]) -> dict[str, list[str]]:
     """Task ID → the failing test files it changed (or declared)."""
     found: dict[str, list[str]] = {}
-    for task in ctx.state.tasks.values():
+    for task in plan_tasks(ctx.state):
         touched = {normalize_path(f) for f in task.changed_files}
         for file in sorted(files):
             if file in touched or declares(task.files, file):
