@@ -57,6 +57,9 @@ def test_exit_codes_and_output_reach_the_log_and_the_events(tmp_path: Path) -> N
     log = (tmp_path / "logs" / "task.log").read_text()
     assert "hello\n" in log and "oops\n" in log
     assert log.splitlines()[-1].startswith("=== exit 3 after")
+    # the header names the command on one line, though the code argument has several
+    assert log.splitlines()[0].startswith("=== ") and "import sys\\n" in log.splitlines()[0]
+    assert set(log.splitlines()[1:3]) == {"hello", "oops"}
 
     outcome, _ = run(tmp_path, python("print('fine')"))
     assert outcome.ok and outcome.reason == "ok" and outcome.exit_code == 0

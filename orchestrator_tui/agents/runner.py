@@ -116,7 +116,8 @@ def find_executable(name: str, env: Mapping[str, str], cwd: Path) -> str | None:
 
 def describe_argv(argv: Sequence[str], limit: int = 300) -> str:
     """The argv as a shell would read it, shortened for logs (prompts can be long)."""
-    shown = [a if len(a) <= 80 else a[:60] + f"…(+{len(a) - 60} chars)" for a in argv]
+    flat = [a.replace("\r", "\\r").replace("\n", "\\n") for a in argv]
+    shown = [a if len(a) <= 80 else a[:60] + f"…(+{len(a) - 60} chars)" for a in flat]
     text = shlex.join(shown)
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
