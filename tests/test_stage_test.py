@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import sys
+import threading
+import time
 from pathlib import Path
 
 import pytest
 from stage_support import RUN_ID, FakeAgent, context, done_task, git, git_repo, make_config
 
 from orchestrator_tui.core.models import StageName
+from orchestrator_tui.core.pipeline import Cancelled
 from orchestrator_tui.core.protocols import AgentResult
 from orchestrator_tui.stages.detect import detect_test_command
 from orchestrator_tui.stages.results import ResultsError, parse_cargo, parse_go_json
@@ -187,3 +190,14 @@ def test_the_workspaces_virtualenv_runs_the_suite_in_a_fresh_checkout(tmp_path: 
     command = detect_test_command(checkout, workspace)
     assert command is not None and command.argv[0] == str(python)
     assert detect_test_command(checkout).argv[0] == sys.executable  # type: ignore[union-attr]
+
+
+def test_a_stopping_engine_kills_the_suite_and_the_stage_runs_again_later(tmp_path: Path) -> None:
+    cancel = threading.Event()
+    config = make_config(stages={"test": {"command": ["sleep", "30"]}})
+    ctx, _ = context(tmp_path, StageName.TEST, config=config, cancel=cancel)
+    threading.Timer(0.3, cancel.set).start()
+    started = time.monotonic()
+    with pytest.raises(Cancelled):
+        TestRunner().run(ctx)
+    assert time.monotonic() - started < 10

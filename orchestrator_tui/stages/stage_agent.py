@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from ..core.pipeline import Cancelled
 from ..core.protocols import AgentResult, StageContext
 
 MAX_SECTION_CHARS = 60_000
@@ -58,13 +59,19 @@ def goal_text(ctx: StageContext) -> str:
 
 
 def run_stage_agent(ctx: StageContext, profile: str, prompt: str) -> AgentResult:
-    """Run the stage's agent; a crash in the backend becomes a failed result."""
+    """Run the stage's agent; a crash in the backend becomes a failed result, a stop of the
+    engine raises Cancelled (the stage runs again on resume)."""
     try:
-        return ctx.run_agent(prompt, profile)
+        result = ctx.run_agent(prompt, profile)
+    except Cancelled:
+        raise
     except Exception as exc:  # the stage must report, not crash, when its agent breaks
         return AgentResult(
             ok=False, reason=f"agent crashed: {type(exc).__name__}: {exc}", exit_code=None
         )
+    if not result.ok and ctx.cancel.is_set():
+        raise Cancelled
+    return result
 
 
 def agent_failure(profile: str, result: AgentResult) -> str:

@@ -19,6 +19,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..core.pipeline import Cancelled
+
 MAX_OUTPUT_CHARS = 20_000_000
 POLL_SECONDS = 0.1
 
@@ -99,7 +101,9 @@ def run_tool(
     cancel: threading.Event | None = None,
     env: Mapping[str, str] | None = None,
 ) -> ToolRun:
-    """Run `argv` in `cwd` with stdin closed; stop it after `timeout` s or on `cancel`."""
+    """Run `argv` in `cwd` with stdin closed; stop it after `timeout` s. When `cancel` is
+    set (the engine is stopping) the tool is killed and Cancelled raised, so that the stage
+    is left running in the log and runs again when the run resumes."""
     argv = tuple(str(a) for a in argv)
     if not argv:
         return ToolRun(name, argv, missing=f"{name}: empty command")
@@ -135,6 +139,8 @@ def run_tool(
             kill_group(process)
             out, err = drain(process)
             break
+    if cancelled:
+        raise Cancelled  # the engine is stopping: the stage runs again on resume
     return ToolRun(
         name,
         argv,
