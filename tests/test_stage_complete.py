@@ -103,6 +103,7 @@ def test_a_good_run_is_ready_and_summarized(tmp_path: Path) -> None:
     assert "| **total** | | | | 3 | | 4,800 | $0.0800 | |" in text
     assert "| 6 | Test | approved |" in text and "| 9 | Complete | running |" in text
     assert "Verdict: approve" in text
+    assert "Tidied: `b.py`." in text
     assert "1 medium-severity finding(s) to look at" in text
     assert result.evidence["tests"] == {"passed": 23, "failed": 0, "errors": 0, "skipped": 1}
     assert result.evidence["retries"] == {"T2": 2}

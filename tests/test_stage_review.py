@@ -123,5 +123,8 @@ def test_parse_verdict(text: str, verdict: str) -> None:
 
 
 def test_acceptance_criteria() -> None:
-    text = "Build it.\nDone when: tests pass\n- **Done when:** docs exist\nDone when:\n"
-    assert acceptance_criteria(text) == ["tests pass", "docs exist"]
+    text = (
+        "Build it.\nDone when: tests pass and\nthe docs build.\n\nMore text.\n"
+        "- **Done when:** docs exist\n- another item\nDone when:\n"
+    )
+    assert acceptance_criteria(text) == ["tests pass and the docs build.", "docs exist"]

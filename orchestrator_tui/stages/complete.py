@@ -171,6 +171,10 @@ def render(ctx: StageContext, validation: Validation, branch: str, landed: str) 
     lines += task_section(ctx)
     lines += test_section(state)
     lines += findings_section(state)
+    cleanup = evidence_of(state, StageName.CLEANUP)
+    if cleanup.get("changed"):
+        tidied = ", ".join(f"`{name}`" for name in cleanup["changed"])
+        lines += ["", "## Cleanup", "", f"Tidied: {tidied}."]
     review = evidence_of(state, StageName.REVIEW)
     lines += ["", "## Review", "", f"Verdict: {review.get('verdict') or 'none (coverage only)'}"]
     lines += ["", "## What is left", ""]

@@ -35,11 +35,20 @@ def parse_verdict(text: str) -> str:
 
 
 def acceptance_criteria(description: str) -> list[str]:
-    found = []
+    """The `Done when:` criteria of a task's description (a criterion may wrap onto the
+    following lines, up to a blank line or a list item)."""
+    found: list[str] = []
+    inside = False
     for line in description.splitlines():
         match = DONE_WHEN.match(line)
-        if match and match.group(1).strip():
-            found.append(match.group(1).strip())
+        if match:
+            inside = bool(match.group(1).strip())
+            if inside:
+                found.append(match.group(1).strip())
+        elif inside and line.strip() and not line.lstrip().startswith(("-", "*", "#")):
+            found[-1] += " " + line.strip()
+        else:
+            inside = False
     return found
 
 
