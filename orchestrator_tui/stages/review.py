@@ -237,8 +237,8 @@ class ReviewRunner:
                 summary=f"{profile}: changes requested; {coverage_line}",
                 details=details
                 + "\n\n**What now:** the review asks for changes. Fix them and retry this "
-                "stage, or reject the implement stage with this review as feedback (naming the "
-                "task IDs reruns just those tasks).",
+                "stage (the review is in this stage's evidence as `send_back` feedback), "
+                "or skip it to finish the run with the review on record.",
                 evidence=evidence,
                 blockers=blockers,
             )

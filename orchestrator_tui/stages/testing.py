@@ -224,7 +224,8 @@ def retry_advice(ctx: StageContext, blame: dict[str, list[str]]) -> str:
     if blame:
         who = "; ".join(f"{task} ({', '.join(files)})" for task, files in sorted(blame.items()))
         lines.append(
-            f"Tasks that touched the failing tests: {who}. To have them redo their work, "
-            "send this feedback naming them at the implement stage."
+            f"Tasks that touched the failing tests: {who}. The feedback for them is in this "
+            "stage's evidence (`send_back`); this build cannot yet send work back to the "
+            "implement stage from here, so fix the code and retry."
         )
     return "\n\n".join(lines)
