@@ -3,21 +3,34 @@
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
+from dataclasses import dataclass
 from pathlib import Path
 
+import pytest
 from agent_support import fake
 
+from orchestrator_tui.cli import main
 
-def agents(workspace: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "orchestrator_tui", "agents", "-C", str(workspace)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env={**os.environ, "COLUMNS": "200", "NO_COLOR": "1"},
-    )
+
+@dataclass
+class Done:
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+@pytest.fixture
+def agents(capsys, monkeypatch):
+    """Run `orchestrator-tui agents -C DIR` in this process, as the CLI would."""
+    monkeypatch.setenv("COLUMNS", "200")
+    monkeypatch.setenv("NO_COLOR", "1")
+
+    def run(workspace: Path) -> Done:
+        code = main(["agents", "-C", str(workspace)])
+        captured = capsys.readouterr()
+        return Done(code, captured.out, captured.err)
+
+    return run
 
 
 def write_config(workspace: Path, text: str) -> Path:
@@ -26,7 +39,7 @@ def write_config(workspace: Path, text: str) -> Path:
     return workspace
 
 
-def test_lists_profiles_with_paths_and_versions(tmp_path: Path) -> None:
+def test_lists_profiles_with_paths_and_versions(tmp_path: Path, agents) -> None:
     workspace = write_config(
         tmp_path,
         f"""
@@ -59,7 +72,7 @@ backend = "shell"
     assert "per task" in rows["scripts"]
 
 
-def test_a_default_profile_that_cannot_run_exits_1(tmp_path: Path) -> None:
+def test_a_default_profile_that_cannot_run_exits_1(tmp_path: Path, agents) -> None:
     workspace = write_config(
         tmp_path, '[agents]\ndefault = "claude"\n[agents.claude]\nexecutable = "/nowhere/claude"\n'
     )
@@ -69,7 +82,7 @@ def test_a_default_profile_that_cannot_run_exits_1(tmp_path: Path) -> None:
     assert "agents.claude.executable" in done.stderr
 
 
-def test_a_bad_config_or_directory_exits_2(tmp_path: Path) -> None:
+def test_a_bad_config_or_directory_exits_2(tmp_path: Path, agents) -> None:
     workspace = write_config(tmp_path, '[agents]\ndefault = "nope"\n')
     done = agents(workspace)
     assert done.returncode == 2 and "unknown agent profile 'nope'" in done.stderr
