@@ -314,8 +314,13 @@ class Supervisor:
         timed_out = cancelled = False
         stalls = 0
         warned_at = 0.0
-        while process.poll() is None:
-            if self.cancel.wait(FLUSH_SECONDS):
+        while True:
+            # Wait on the process itself, so that a quick agent is not held for a poll tick.
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                process.wait(timeout=FLUSH_SECONDS)
+            if process.returncode is not None:
+                break
+            if self.cancel.is_set():
                 cancelled = True
                 break
             self.flush()
