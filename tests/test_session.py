@@ -107,7 +107,10 @@ except LockHeld as exc:
     sys.exit(3)
 print("won")
 sys.stdout.flush()
-time.sleep(3)
+release = Path(sys.argv[1]) / "release"
+deadline = time.monotonic() + 60
+while not release.exists() and time.monotonic() < deadline:
+    time.sleep(0.02)  # hold the lock until every other racer has tried
 lock.release()
 """
 
@@ -121,6 +124,12 @@ def test_ten_processes_race_and_exactly_one_wins(tmp_path: Path) -> None:
         )
         for i in range(10)
     ]
+    try:
+        deadline = time.monotonic() + 60
+        while sum(r.poll() is not None for r in racers) < 9 and time.monotonic() < deadline:
+            time.sleep(0.02)
+    finally:
+        (tmp_path / "release").touch()
     outputs = [racer.communicate(timeout=60)[0] for racer in racers]
     codes = [racer.returncode for racer in racers]
     assert codes.count(0) == 1, outputs
