@@ -105,20 +105,23 @@ class FakeEngine:
         return [c[1:] for c in self.calls if c[0] == "submit"]
 
 
-def sim_config() -> Config:
+def sim_config(script: str = "", retries: int = 1) -> Config:
     return config_from_dict(
         {
-            "agents": {"default": "sim", "sim": {"backend": "simulated", "speed": 20.0}},
-            "run": {"retry_backoff": 0.05, "isolation": "none"},
+            "agents": {
+                "default": "sim",
+                "sim": {"backend": "simulated", "speed": 20.0, "script": script},
+            },
+            "run": {"retry_backoff": 0.05, "isolation": "none", "retries": retries},
             "notify": {"bell": False},
         }
     )
 
 
 def options_for(workspace: Path, **values: object) -> EngineOptions:
-    settings: dict = {"poll_interval": 0.01, "heartbeat": 0.2}
+    settings: dict = {"poll_interval": 0.01, "heartbeat": 0.2, "config": sim_config()}
     settings.update(values)
-    return EngineOptions(workspace=workspace, config=sim_config(), **settings)
+    return EngineOptions(workspace=workspace, **settings)
 
 
 def fake_app(

@@ -21,6 +21,7 @@ class ApprovalScreen(ModalScreen[str | None]):
         Binding("R", "decide('retry')", "Retry stage"),
         Binding("s", "decide('skip')", "Skip stage"),
         Binding("escape", "decide(None)", "Later"),
+        Binding("q", "app.request_quit", "Quit"),
     ]
 
     def __init__(self, stage: StageName, body: str, failed: bool) -> None:
