@@ -1,18 +1,20 @@
 """The diff of one task, for the `d` key and the detail screen.
 
-Where the work is, in order: the commit its merge made (TaskMerged), its branch
-`orch/<run>/<task>` against the point where it left the run's base, its worktree's
-uncommitted changes. Anything else is "no diff available" with the reason. Runs git with
-a timeout; call it from a thread worker, never from the UI thread.
+Where the work is (core/workspace.py lays it out): once merged, the merge commit on the
+run branch `orch/<run>` (TaskMerged.commit) against its first parent; before that, the
+task branch `orch/tasks/<run>/<task>` against where it left the run branch, plus what is
+not committed yet in the task's worktree. Anything else is "no diff available" with the
+reason. Runs git with a timeout: call it from a thread worker, never the UI thread.
 """
 
 from __future__ import annotations
 
+import re
 import subprocess
 from pathlib import Path
 
 from ..core.state import TaskState
-from ..core.store import safe_name
+from ..core.workspace import ref_component
 
 GIT_TIMEOUT = 10.0
 MAX_DIFF_CHARS = 400_000
@@ -36,7 +38,15 @@ def git(workspace: Path, *args: str) -> subprocess.CompletedProcess[str]:
 
 
 def task_branch(run_id: str, task_id: str) -> str:
-    return f"orch/{run_id}/{safe_name(task_id)}"
+    return f"orch/tasks/{run_id}/{ref_component(task_id)}"
+
+
+def run_branch(run_id: str) -> str:
+    return f"orch/{run_id}"
+
+
+def exists(workspace: Path, ref: str) -> bool:
+    return git(workspace, "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}").returncode == 0
 
 
 def task_diff(workspace: Path, run_id: str, task: TaskState) -> str:
@@ -46,24 +56,29 @@ def task_diff(workspace: Path, run_id: str, task: TaskState) -> str:
         return f"no diff available: git did not run ({inside.stderr.strip()})"
     if inside.returncode != 0:
         return "no diff available: the workspace is not a git repository"
-    attempts: list[tuple[str, ...]] = []
-    if task.commit:
-        attempts.append(("show", "--stat", "--patch", "--format=commit %H%n%s%n", task.commit))
+    is_sha = re.fullmatch(r"[0-9a-f]{7,64}", task.commit) is not None  # never an option
+    if is_sha and exists(workspace, f"{task.commit}^1"):
+        merged = git(workspace, "diff", "--stat", "--patch", f"{task.commit}^1", task.commit)
+        if merged.returncode == 0 and merged.stdout.strip():
+            return clip(f"merged as {task.commit}\n\n{merged.stdout}")
+    parts: list[str] = []
     branch = task_branch(run_id, task.id)
-    if git(workspace, "rev-parse", "--verify", "--quiet", branch).returncode == 0:
-        attempts.append(("diff", "--stat", "--patch", f"HEAD...{branch}"))
-    for args in attempts:
-        result = git(workspace, *args)
-        if result.returncode == 0 and result.stdout.strip():
-            return clip(result.stdout)
+    if exists(workspace, branch):
+        base = run_branch(run_id) if exists(workspace, run_branch(run_id)) else "HEAD"
+        committed = git(workspace, "diff", "--stat", "--patch", f"{base}...{branch}")
+        if committed.returncode == 0 and committed.stdout.strip():
+            parts.append(f"committed on {branch}\n\n{committed.stdout}")
     workdir = Path(task.workdir) if task.workdir else None
-    if workdir and workdir.resolve() != workspace.resolve() and workdir.is_dir():
-        result = git(workdir, "diff", "--stat", "--patch", "HEAD")
-        if result.returncode == 0 and result.stdout.strip():
-            return clip("uncommitted changes in " + str(workdir) + "\n\n" + result.stdout)
+    if workdir and workdir.is_dir() and workdir.resolve() != workspace.resolve():
+        status = git(workdir, "status", "--short")
+        changes = git(workdir, "diff", "--stat", "--patch", "HEAD")
+        if status.returncode == 0 and status.stdout.strip():
+            parts.append(f"not committed yet in {workdir}\n\n{status.stdout}\n{changes.stdout}")
+    if parts:
+        return clip("\n".join(parts))
     if task.status in ("pending", "ready"):
         return "no diff available: the task has not run yet"
-    return f"no diff available: no commit, branch {branch} or worktree changes found"
+    return f"no diff available: no merge commit, branch {branch} or worktree changes found"
 
 
 def clip(text: str) -> str:

@@ -74,10 +74,10 @@ def evidence_markdown(stage: StageName, evidence: Mapping[str, Any], compact: bo
         shown.add("verdict")
     rest = {k: v for k, v in evidence.items() if k not in shown}
     if rest:
-        rows = "\n".join(
-            f"| {escape_md(k)} | {escape_md(value_text(v))} |" for k, v in rest.items()
+        items = "\n".join(
+            f"- **{escape_md(k)}**: {escape_md(value_text(v))}" for k, v in rest.items()
         )
-        sections.append("### Evidence\n| key | value |\n|---|---|\n" + rows)
+        sections.append("### Evidence\n" + items)
     return "\n\n".join(s for s in sections if s)
 
 
