@@ -32,7 +32,7 @@ from .screens.approval import ApprovalScreen
 from .screens.document import DocumentScreen
 from .screens.run_screen import RunScreen
 from .sink import EngineSink
-from .view import DagLayout
+from .view import DagLayout, fmt_duration
 from .widgets.pipeline_board import PipelineBoard
 from .widgets.task_table import TaskTable
 
@@ -44,6 +44,22 @@ STYLES = [
     str(UI_DIR / "screens" / "run_screen.tcss"),
 ]
 Clock = Callable[[], float]
+
+
+def pane_note(event: ev.EventBase) -> str:
+    """The line that closes an attempt in the task's log pane."""
+    match event:
+        case ev.TaskFinished(status="done"):
+            return f"✓ done in {fmt_duration(event.duration)} (attempt {event.attempt})"
+        case ev.TaskFinished(will_retry=True):
+            return f"✗ attempt {event.attempt} failed: {event.reason}"
+        case ev.TaskFinished():
+            return f"✗ {event.status}: {event.reason}"
+        case ev.TaskBlocked():
+            return f"⊘ blocked: {event.cause}"
+        case ev.MergeConflict():
+            return "≠ merge conflict: " + ", ".join(event.files)
+    return ""
 
 
 class OrchestratorApp(RunActions, App[None]):
@@ -148,7 +164,7 @@ class OrchestratorApp(RunActions, App[None]):
             case ev.TaskFinished() | ev.TaskBlocked() | ev.TaskReset() | ev.MergeConflict():
                 task = self.state.tasks.get(event.task)
                 if task is not None:
-                    logs.task_status(event.task, task.status)
+                    logs.task_status(event.task, task.status, pane_note(event))
                 if isinstance(event, ev.TaskFinished) and task and task.status == "failed":
                     self.say(f"{event.task} failed: {event.reason}", severity="error")
             case ev.PlanFrozen():

@@ -91,5 +91,3 @@ class RunScreen(Screen[None]):
         if preview:
             title += " · preview of the plan"
         table.border_title = title
-        active = self.logs.active
-        self.logs.border_title = f"Agent output · {active}" if active else "Agent output"

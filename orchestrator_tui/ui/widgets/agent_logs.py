@@ -29,6 +29,12 @@ BUFFER_LINES = 2_000
 FLUSH_SECONDS = 0.08
 MAX_TABS = 12
 TAIL_BYTES = 256 * 1024
+# Used before the widget is first styled (lines written then keep their style).
+FALLBACK_STYLES = {
+    "agent-log-panes--error": Style(color="red", bold=True),
+    "agent-log-panes--tool": Style(color="cyan"),
+    "agent-log-panes--active": Style(reverse=True, bold=True),
+}
 
 
 @dataclass
@@ -103,8 +109,13 @@ class AgentLogPanes(Vertical):
         else:
             self.draw_tabs()
 
-    def task_status(self, task_id: str, status: TaskStatus) -> None:
-        if task_id in self.panes and self.panes[task_id].status != status:
+    def task_status(self, task_id: str, status: TaskStatus, note: str = "") -> None:
+        """A task's state changed; `note` (e.g. "failed: exit 1") ends its pane's output."""
+        if task_id not in self.panes:
+            return
+        if note:
+            self.append(task_id, [f"── {note}"])
+        if self.panes[task_id].status != status:
             self.panes[task_id].status = status
             self.draw_tabs()
 
@@ -123,6 +134,7 @@ class AgentLogPanes(Vertical):
             view.write(self.styled_lines(pane.lines))
         self.lines_drawn += len(pane.lines)
         self.draw_tabs()
+        self.border_title = f"Agent output · {task_id}"
         self.post_message(AgentLogPanes.PaneShown(task_id))
 
     def cycle(self, step: int) -> None:
@@ -173,7 +185,8 @@ class AgentLogPanes(Vertical):
         self.strip.update(strip)
 
     def style(self, name: str) -> Style:
-        return self.get_component_rich_style(name, partial=True)
+        fallback = FALLBACK_STYLES.get(name, Style())
+        return self.get_component_rich_style(name, partial=True, default=fallback)
 
     def on_click(self, event: events.Click) -> None:
         if event.widget is not self.strip:

@@ -62,12 +62,9 @@ class PipelineBoard(Widget):
         waiting = status == StageStatus.AWAITING_APPROVAL
         style = self.style_of(status.value)
         icon = STAGE_ICONS[status]
-        if width >= 12:
-            label = f" {icon} {stage.number} {stage.title}"
-        elif width >= 6:
-            label = f"{icon}{stage.number} {stage.title}"
-        else:
-            label = f"{icon}{stage.number}"
+        label = f"{icon} {stage.number} {stage.title}"
+        if len(label) >= width:  # the number goes before the name is cut
+            label = f"{icon} {stage.title}" if width >= 6 else f"{icon}{stage.number}"
         if waiting:
             failed = self.state.gate is not None and self.state.gate.failed
             below = FAILED_BADGE if failed else BADGE
@@ -87,14 +84,16 @@ class PipelineBoard(Widget):
         name_cell = Text(label, style=style)
         name_cell.truncate(width - 1, overflow="ellipsis", pad=True)
         name_cell.append(" ")
-        prefix = "   " if width >= 12 else ""
+        prefix = "  " if width >= 12 else ""
         time_cell = Text(prefix + below if below else "", style=below_style)
         time_cell.truncate(width - 1, overflow="ellipsis", pad=True)
         time_cell.append(" ")
         return name_cell, time_cell
 
     def style_of(self, name: str) -> Style:
-        return self.get_component_rich_style(f"pipeline-board--{name}", partial=True)
+        return self.get_component_rich_style(
+            f"pipeline-board--{name}", partial=True, default=Style()
+        )
 
     def on_click(self, event: events.Click) -> None:
         index = event.x // self.cell_width()

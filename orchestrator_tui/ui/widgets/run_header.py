@@ -6,7 +6,7 @@ import os
 
 from rich.style import Style
 from rich.text import Text
-from textual.widgets import Static
+from textual.widget import Widget
 
 from ...core.state import RunState
 from ..view import fmt_cost, fmt_duration, fmt_tokens, running_tasks
@@ -19,7 +19,9 @@ def short_path(path: str) -> str:
     return path
 
 
-class RunHeader(Static):
+class RunHeader(Widget):
+    """Drawn at render time, so its colours always come from the current styles."""
+
     COMPONENT_CLASSES = {
         "run-header--title",
         "run-header--dim",
@@ -30,17 +32,24 @@ class RunHeader(Static):
     }
 
     def __init__(self, *, id: str | None = None) -> None:
-        super().__init__(id=id, markup=False)
+        super().__init__(id=id)
+        self.state = RunState()
+        self.now = 0.0
+        self.engine_note = ""
 
     def show(self, state: RunState, now: float, engine_note: str = "") -> None:
+        self.state, self.now, self.engine_note = state, now, engine_note
+        self.refresh()
+
+    def render(self) -> Text:
+        """Most important first — where the run is, its cost — so a narrow terminal cuts
+        the workspace path, not the state."""
+        state, now, engine_note = self.state, self.now, self.engine_note
         dim = self.style("dim")
         line = Text(no_wrap=True, overflow="ellipsis")
-        line.append(" orchestrator-tui ", style=self.style("title"))
-        line.append(" run ", style=dim)
-        line.append(state.run_id or "—")
-        line.append("  ", style=dim)
-        line.append(short_path(state.workspace) if state.workspace else "")
-        line.append("  │ ", style=dim)
+        if self.size.width >= 100:
+            line.append(" orchestrator-tui ", style=self.style("title"))
+        line.append(" ")
         line.append_text(self.where(state))
         if state.paused:
             line.append("  ⏸ PAUSED", style=self.style("paused"))
@@ -52,7 +61,12 @@ class RunHeader(Static):
         if state.started_at:
             end = state.updated_at if state.finished else now
             line.append(f"  {fmt_duration(max(0.0, end - state.started_at))}", style=dim)
-        self.update(line)
+        line.append("  │ run ", style=dim)
+        line.append(state.run_id or "—")
+        if state.workspace:
+            line.append("  ")
+            line.append(short_path(state.workspace), style=dim)
+        return line
 
     def where(self, state: RunState) -> Text:
         if state.outcome == "complete":
@@ -70,4 +84,4 @@ class RunHeader(Static):
         return text
 
     def style(self, name: str) -> Style:
-        return self.get_component_rich_style(f"run-header--{name}", partial=True)
+        return self.get_component_rich_style(f"run-header--{name}", partial=True, default=Style())

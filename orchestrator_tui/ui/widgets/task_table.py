@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from rich.console import Console, ConsoleOptions, RenderResult
+from rich.measure import Measurement
 from rich.style import Style
 from rich.text import Text
 from textual.message import Message
@@ -18,24 +20,46 @@ from ...core.models import TaskStatus
 from ...core.state import TaskState
 from ..view import TASK_ICONS, DagLayout, fmt_cost, fmt_duration, fmt_tokens, shorten, task_elapsed
 
-Cells = tuple[str, str, str, str, str, str, str, str, str]
-COLUMNS: tuple[tuple[str, str, int], ...] = (
-    ("crit", "", 1),
-    ("wave", "W", 2),
-    ("id", "ID", 6),
-    ("title", "Task", 20),
-    ("status", "Status", 10),
-    ("agent", "Agent", 9),
-    ("time", "Time", 6),
-    ("tokens", "Tokens", 6),
-    ("cost", "Cost", 7),
-)
+Cells = dict[str, str]
+# key: (label, width). Shown in this order; the title takes what the others leave.
+COLUMNS: dict[str, tuple[str, int]] = {
+    "crit": ("", 1),
+    "wave": ("W", 2),
+    "id": ("ID", 4),
+    "title": ("Task", 0),
+    "status": ("Status", 10),
+    "agent": ("Agent", 9),
+    "time": ("Time", 6),
+    "tokens": ("Tokens", 6),
+    "cost": ("Cost", 7),
+}
+# When the pane is narrow these go first, in this order, so the title stays readable.
+DROP_ORDER = ("agent", "tokens", "wave", "time", "cost")
 MAX_ID_WIDTH = 16
-MIN_TITLE_WIDTH = 12
+MIN_TITLE_WIDTH = 16
 CRITICAL_MARK = "★"
 
 
-class TaskTable(DataTable[Text]):
+class StyledCell:
+    """A cell whose colour comes from the table's component classes when it is drawn, not
+    when the data arrives: the table may not be styled yet, and the theme may change."""
+
+    __slots__ = ("component", "table", "text")
+
+    def __init__(self, table: TaskTable, text: str, component: str) -> None:
+        self.table = table
+        self.text = text
+        self.component = component
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        style = self.table.component_style(self.component) if self.component else Style()
+        yield Text(self.text, style=style, no_wrap=True, overflow="ellipsis", end="")
+
+    def __rich_measure__(self, console: Console, options: ConsoleOptions) -> Measurement:
+        return Measurement(len(self.text), len(self.text))
+
+
+class TaskTable(DataTable[StyledCell]):
     """Rows keyed by task ID; the cursor is the selected task."""
 
     COMPONENT_CLASSES = (
@@ -62,7 +86,7 @@ class TaskTable(DataTable[Text]):
         super().__init__(id=id, cursor_type="row", zebra_stripes=False, show_cursor=True)
         self.rendered: dict[str, Cells] = {}
         self.order: tuple[str, ...] = ()
-        self.widths: tuple[int, ...] = ()
+        self.widths: dict[str, int] = {}
         self.tasks: Mapping[str, TaskState] = {}
         self.dag_layout = DagLayout()
         self.now = 0.0
@@ -103,43 +127,48 @@ class TaskTable(DataTable[Text]):
             return
         for task_id in order:
             cells = self.cells_of(task_id)
-            old = self.rendered.get(task_id)
+            old = self.rendered[task_id]
             if cells == old:
                 continue
             self.rendered[task_id] = cells
-            assert old is not None
-            for (key, _label, _width), value, before in zip(COLUMNS, cells, old, strict=True):
-                if value != before:
-                    self.update_cell(task_id, key, self.styled(task_id, key, value))
+            for key in widths:
+                if cells[key] != old[key]:
+                    self.update_cell(task_id, key, self.styled(task_id, key, cells[key]))
 
     def on_resize(self) -> None:
         if self.order:
             self.show(self.tasks, self.dag_layout, self.now)
 
-    def column_widths(self, order: tuple[str, ...]) -> tuple[int, ...]:
-        id_width = min(MAX_ID_WIDTH, max([len(t) for t in order] + [COLUMNS[2][2]]))
-        widths = [w for _key, _label, w in COLUMNS]
-        widths[2] = id_width
-        fixed = sum(widths) - widths[3] + 2 * self.cell_padding * len(COLUMNS)
+    def column_widths(self, order: tuple[str, ...]) -> dict[str, int]:
+        """The columns that fit, with their widths: optional ones are dropped (DROP_ORDER)
+        before the title gets narrower than MIN_TITLE_WIDTH."""
+        widths = {key: width for key, (_label, width) in COLUMNS.items()}
+        widths["id"] = min(MAX_ID_WIDTH, max([len(t) for t in order] + [widths["id"]]))
         available = self.scrollable_content_region.width or self.size.width
-        widths[3] = max(MIN_TITLE_WIDTH, available - fixed - 1)
-        return tuple(widths)
+        pad = 2 * self.cell_padding
 
-    def rebuild(self, order: tuple[str, ...], widths: tuple[int, ...]) -> None:
+        def title_room() -> int:
+            others = sum(w + pad for key, w in widths.items() if key != "title")
+            return available - others - pad - 1
+
+        for key in DROP_ORDER:
+            if title_room() >= MIN_TITLE_WIDTH:
+                break
+            del widths[key]
+        widths["title"] = max(8, title_room())
+        return widths
+
+    def rebuild(self, order: tuple[str, ...], widths: dict[str, int]) -> None:
         selected = self.selected_task
         self.clear(columns=True)
-        for (key, label, _width), width in zip(COLUMNS, widths, strict=True):
-            self.add_column(label, key=key, width=width)
+        for key, width in widths.items():
+            self.add_column(COLUMNS[key][0], key=key, width=width)
         self.order, self.widths = order, widths
         self.rendered = {}
         for task_id in order:
             cells = self.cells_of(task_id)
             self.rendered[task_id] = cells
-            row = [
-                self.styled(task_id, key, v)
-                for (key, _l, _w), v in zip(COLUMNS, cells, strict=True)
-            ]
-            self.add_row(*row, key=task_id)
+            self.add_row(*(self.styled(task_id, k, cells[k]) for k in widths), key=task_id)
         if selected in order:
             self.move_cursor(row=order.index(selected), animate=False)
 
@@ -149,30 +178,29 @@ class TaskTable(DataTable[Text]):
         status = f"{TASK_ICONS[task.status]} {task.status.value}"
         if task.status == TaskStatus.RUNNING and task.attempt > 1:
             status += f" #{task.attempt}"
-        title_width = self.widths[3] if self.widths else COLUMNS[3][2]
         elapsed = task_elapsed(task, self.now)
-        return (
-            CRITICAL_MARK if task_id in self.dag_layout.critical else "",
-            str(wave + 1) if wave is not None else "-",
-            shorten(task_id, MAX_ID_WIDTH),
-            shorten(task.title or "", title_width),
-            status,
-            shorten(task.agent or "", COLUMNS[5][2]),
-            fmt_duration(elapsed) if task.started_at else "",
-            fmt_tokens(task.tokens) if task.tokens else "",
-            fmt_cost(task.cost_usd) if task.cost_usd else "",
-        )
+        return {
+            "crit": CRITICAL_MARK if task_id in self.dag_layout.critical else "",
+            "wave": str(wave + 1) if wave is not None else "-",
+            "id": shorten(task_id, self.widths.get("id", MAX_ID_WIDTH)),
+            "title": shorten(task.title or "", self.widths.get("title", MIN_TITLE_WIDTH)),
+            "status": status,
+            "agent": shorten(task.agent or "", COLUMNS["agent"][1]),
+            "time": fmt_duration(elapsed) if task.started_at else "",
+            "tokens": fmt_tokens(task.tokens) if task.tokens else "",
+            "cost": fmt_cost(task.cost_usd) if task.cost_usd else "",
+        }
 
-    def styled(self, task_id: str, column: str, value: str) -> Text:
+    def styled(self, task_id: str, column: str, value: str) -> StyledCell:
         task = self.tasks[task_id]
-        style = Style()
+        component = ""
         if column == "status":
-            style = self.component_style(f"task-table--{task.status.value}")
+            component = f"task-table--{task.status.value}"
         elif column == "crit" or (column == "id" and task_id in self.dag_layout.critical):
-            style = self.component_style("task-table--critical")
+            component = "task-table--critical"
         elif column in ("wave", "agent"):
-            style = self.component_style("task-table--dim")
-        return Text(value, style=style, no_wrap=True, overflow="ellipsis")
+            component = "task-table--dim"
+        return StyledCell(self, value, component)
 
     def component_style(self, name: str) -> Style:
-        return self.get_component_rich_style(name, partial=True)
+        return self.get_component_rich_style(name, partial=True, default=Style())
