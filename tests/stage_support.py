@@ -106,7 +106,9 @@ def context(
         run_id=RUN_ID,
         workspace=str(workspace),
         started_at=1.0,
-        tasks={t.id: t for t in tasks},
+        # as the fold does: a stage's own agent (`review-agent`, …) is kept apart from tasks
+        tasks={t.id: t for t in tasks if not t.id.endswith("-agent")},
+        stage_agents={t.id: t for t in tasks if t.id.endswith("-agent")},
     )
     for name, value in (evidence or {}).items():
         state = update_stage(state, name, evidence=value, status=StageStatus.APPROVED)

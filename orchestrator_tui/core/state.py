@@ -83,6 +83,7 @@ class RunState(Frozen):
         default_factory=lambda: {s: StageState(name=s) for s in STAGES}
     )
     tasks: dict[str, TaskState] = {}
+    stage_agents: dict[str, TaskState] = {}  # a stage's own agent (review-agent, …): not a task
     critical_path: tuple[str, ...] = ()
     waves: tuple[tuple[str, ...], ...] = ()
     gate: Gate | None = None
@@ -113,16 +114,21 @@ class RunState(Frozen):
         return sum(1 for task in self.tasks.values() if task.status == status)
 
     @property
+    def spenders(self) -> list[TaskState]:
+        """Everything that used tokens: the plan's tasks and the stages' own agents."""
+        return [*self.tasks.values(), *self.stage_agents.values()]
+
+    @property
     def input_tokens(self) -> int:
-        return sum(t.input_tokens for t in self.tasks.values())
+        return sum(t.input_tokens for t in self.spenders)
 
     @property
     def output_tokens(self) -> int:
-        return sum(t.output_tokens for t in self.tasks.values())
+        return sum(t.output_tokens for t in self.spenders)
 
     @property
     def cost_usd(self) -> float:
-        return sum(t.cost_usd for t in self.tasks.values())
+        return sum(t.cost_usd for t in self.spenders)
 
 
 MAX_NOTICES = 50
@@ -250,7 +256,9 @@ def apply(state: RunState, event: ev.EventBase) -> RunState:
                 return state
             return update_task(state, event.task, last_line=event.lines[-1])
         case ev.TaskUsage():
-            task = state.tasks.get(event.task) or TaskState(id=event.task)
+            if event.task not in state.tasks:
+                return add_stage_agent_usage(state, event)
+            task = state.tasks[event.task]
             return update_task(
                 state,
                 event.task,
@@ -301,6 +309,19 @@ def apply(state: RunState, event: ev.EventBase) -> RunState:
             applied = state.applied_commands | {event.command_id}
             return state.model_copy(update={"applied_commands": applied})
     return state
+
+
+def add_stage_agent_usage(state: RunState, event: ev.TaskUsage) -> RunState:
+    agent = state.stage_agents.get(event.task) or TaskState(id=event.task)
+    agents = dict(state.stage_agents)
+    agents[event.task] = agent.model_copy(
+        update={
+            "input_tokens": agent.input_tokens + event.input_tokens,
+            "output_tokens": agent.output_tokens + event.output_tokens,
+            "cost_usd": agent.cost_usd + event.cost_usd,
+        }
+    )
+    return state.model_copy(update={"stage_agents": agents})
 
 
 def apply_plan(state: RunState, event: ev.PlanFrozen | ev.PlanReloaded) -> RunState:

@@ -154,17 +154,13 @@ def declares(patterns: Iterable[str], path: str) -> bool:
     return any(patterns_may_meet(normalize_path(p), normalize_path(path)) for p in patterns)
 
 
-STAGE_AGENT_IDS = frozenset(f"{stage.value}-agent" for stage in StageName)
-
-
 def plan_tasks(state: RunState) -> list[TaskState]:
-    """The run's implement tasks: a stage's own agent (`review-agent`, …) shows up in the
-    state through its usage, but is not a task of the plan."""
-    return [t for t in state.tasks.values() if t.id not in STAGE_AGENT_IDS]
+    """The run's implement tasks (a stage's own agent is kept apart, in stage_agents)."""
+    return list(state.tasks.values())
 
 
 def stage_agents(state: RunState) -> list[TaskState]:
-    return [t for t in state.tasks.values() if t.id in STAGE_AGENT_IDS]
+    return list(state.stage_agents.values())
 
 
 def task_files(ctx: StageContext) -> set[str]:
