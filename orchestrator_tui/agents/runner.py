@@ -43,7 +43,7 @@ from typing import IO, Literal
 from ..core.protocols import AgentEvents
 from . import procgroup
 from .procgroup import ProcessGroup
-from .redact import redact_secrets
+from .redact import SecretMasker, redact_secrets
 
 Stream = Literal["stdout", "stderr"]
 LineHandler = Callable[[str, Stream], Sequence[str]]
@@ -140,6 +140,7 @@ class OutputPump:
         self.pipe = pipe
         self.stream = stream
         self.thread = threading.Thread(target=self.pump, name=f"agent-{stream}", daemon=True)
+        self.masker = SecretMasker() if supervisor.spec.redact else None
 
     def pump(self) -> None:
         head = bytearray()
@@ -149,8 +150,10 @@ class OutputPump:
                 chunk = self.pipe.readline(READ_CHUNK)
                 if not chunk:
                     break
-                if self.supervisor.spec.redact:
-                    chunk = redact_secrets(chunk)
+                if self.masker is not None:
+                    chunk = self.masker.line(chunk)
+                    if not chunk:
+                        continue  # inside a private key block
                 self.supervisor.log_bytes(chunk)
                 complete = chunk.endswith(b"\n")
                 body = chunk[:-1] if complete else chunk

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 from . import events as ev
 from .models import Plan, StageName, Task, TaskStatus
 from .protocols import AgentJob, AgentResult, StageResult, TaskIsolation
+from .redact import SecretMasker
 from .scheduler import Scheduler
 from .session import Command
 
@@ -34,9 +35,12 @@ class TaskReporter:
     def __init__(self, engine: Engine, task_id: str) -> None:
         self.engine = engine
         self.task_id = task_id
+        self.masker = SecretMasker()
 
     def output(self, lines: Sequence[str]) -> None:
-        self.engine.batcher.add(self.task_id, lines)
+        """Lines for live views: masked whatever run.redact says (that is for the log)."""
+        shown = [masked for line in lines if (masked := self.masker.text(line)) is not None]
+        self.engine.batcher.add(self.task_id, shown)
 
     def usage(self, input_tokens: int, output_tokens: int, cost_usd: float) -> None:
         self.engine.emit(

@@ -34,6 +34,7 @@ from .protocols import (
     StageRunner,
     TaskIsolation,
 )
+from .redact import mask_text
 from .reload import PlanWatcher, merge_plan_edit
 from .session import BadCommand, Command, Inbox, WorkspaceLock, command_summary, submit
 from .state import RunState, apply
@@ -185,6 +186,7 @@ class Engine:
 
     def emit(self, event: ev.EventBase) -> None:
         """Stamp, fold into our state, persist, then tell every live view."""
+        event = mask_event(event)
         with self.emit_lock:
             seq = self.state.last_seq + 1 if event.persisted else self.state.last_seq
             event = event.model_copy(update={"seq": seq, "at": time.time()})
@@ -579,3 +581,17 @@ class Engine:
         self.emit(ev.PlanReloaded(**merged.diff, tasks=merged.plan.tasks))
         if self.implementer is not None:
             self.implementer.plan_changed(merged.plan)
+
+
+MASKED_FIELDS = ("reason", "text", "cause", "summary", "message")
+
+
+def mask_event(event: ev.EventBase) -> ev.EventBase:
+    """Texts an agent may have echoed (reasons, notices) never carry a key into the log."""
+    changes = {
+        name: mask_text(value)
+        for name in MASKED_FIELDS
+        if isinstance(value := getattr(event, name, None), str) and value
+    }
+    changes = {name: value for name, value in changes.items() if value != getattr(event, name)}
+    return event.model_copy(update=changes) if changes else event

@@ -17,6 +17,7 @@ from watchfiles import watch
 
 from ..core.events import EventBase
 from ..core.models import TaskStatus
+from ..core.redact import KEY_BEGIN, KEY_END, redact_secrets
 from ..core.session import LockInfo, pid_alive, read_lock
 from ..core.state import RunState, apply
 from ..core.store import RunFiles, latest_run_id, orchestrator_dir, read_events, runs_dir
@@ -64,6 +65,10 @@ def newest_line(path: Path) -> str:
             data = handle.read()
     except OSError:
         return ""
+    end = KEY_END.search(data)
+    if end and not KEY_BEGIN.search(data, 0, end.start()):
+        data = data[end.end() :]  # the tail starts inside a private key block
+    data = redact_secrets(data)  # the log may be raw (run.redact = false): the screen never is
     for raw in reversed(data.decode("utf-8", errors="replace").splitlines()):
         line = "".join(ch for ch in raw if ch.isprintable() or ch == "\t").strip()
         if line:
