@@ -81,11 +81,13 @@ def test_random_kills_then_resume_match_an_uninterrupted_run(tmp_path: Path) -> 
             time.sleep(0.01)  # the engine is up and has written its RunStarted
         time.sleep(rng.uniform(0.0, 1.5))
         if run.poll() is not None:
-            break  # it finished before this kill
+            assert run.returncode == 0, run.stderr.read().decode()[-3000:] if run.stderr else ""
+            break  # it finished before this kill (a new `run` now would start a new run)
         run.send_signal(signal.SIGKILL)
         run.wait(timeout=10)
         kills += 1
-    finish(workspace)
+    else:
+        finish(workspace)
     assert kills >= min(KILLS, 3), f"only {kills} kills landed"
 
     run_id = latest_run_id(workspace)
