@@ -12,6 +12,7 @@ import sys
 from collections.abc import Sequence
 
 from . import __version__
+from .core.fsutil import describe_os_error
 
 STAGE_LIST = "analyze,plan,parallel,implement,security,test,cleanup,review,complete"
 
@@ -128,3 +129,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except OSError as exc:  # a full disk, a read-only or vanished directory: say so plainly
+        print(f"orchestrator-tui: {describe_os_error(exc, exc.filename or '')}", file=sys.stderr)
+        return 1

@@ -9,6 +9,7 @@ import threading
 from pathlib import Path
 
 from ..core.config import ConfigError, load_config
+from ..core.fsutil import describe_os_error
 from ..core.models import STAGES, StageName
 from ..core.pipeline import EngineOptions
 from ..core.session import LockHeld
@@ -68,7 +69,7 @@ def run_headless(options: EngineOptions) -> int:
         print(exc, file=sys.stderr)
         return 3
     except OSError as exc:
-        print(f"cannot open the run: {exc}", file=sys.stderr)
+        print(f"cannot open the run: {describe_os_error(exc, exc.filename or '')}", file=sys.stderr)
         return 1
     outcome: list[str] = []
     worker = threading.Thread(target=lambda: outcome.append(engine.run()), name="engine")

@@ -18,17 +18,22 @@ def describe_os_error(exc: OSError, path: Path | str) -> str:
         errno.ENOSPC: "the disk is full",
         errno.EROFS: "the file system is read-only",
         errno.EACCES: "permission denied",
-        errno.EPERM: "permission denied",
+        errno.EPERM: "not permitted (read-only or immutable)",
         errno.EDQUOT: "the disk quota is exceeded",
     }
+    if isinstance(exc, DiskError):
+        return exc.strerror or str(exc)
     return f"cannot write {path}: {reasons.get(exc.errno or 0, exc.strerror or str(exc))}"
 
 
 def atomic_write(path: Path, text: str, durable: bool = True) -> None:
     """Replace `path` with `text` so that readers see the old or the new file, never half.
     `durable=False` skips the fsync, for files that can be rebuilt (snapshots)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError as exc:
+        raise DiskError(exc.errno, describe_os_error(exc, path)) from exc
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(text)

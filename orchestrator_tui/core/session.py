@@ -202,8 +202,7 @@ class Inbox:
     """The engine's side: take commands in arrival order, finish each exactly once."""
 
     def __init__(self, workspace: Path) -> None:
-        self.dir = inbox_dir(workspace)
-        self.dir.mkdir(parents=True, exist_ok=True)
+        self.dir = inbox_dir(workspace)  # made by the first submit
 
     def pending(self) -> list[tuple[Path, Command | BadCommand]]:
         items: list[tuple[Path, Command | BadCommand]] = []
