@@ -7,14 +7,13 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from rich.text import Text
 
 from orchestrator_tui.core import events as ev
 from orchestrator_tui.core.models import StageName, Task, TaskStatus
 from orchestrator_tui.core.state import RunState, TaskState, replay
 from orchestrator_tui.ui.diff import task_branch, task_diff
 from orchestrator_tui.ui.evidence import evidence_markdown, gate_markdown
-from orchestrator_tui.ui.sanitize import clean_line
+from orchestrator_tui.ui.sanitize import line_kind, strip_escapes
 from orchestrator_tui.ui.view import DagLayout, fmt_cost, fmt_duration, fmt_tokens, shorten
 
 
@@ -125,13 +124,15 @@ def test_gate_markdown_has_summary_cost_and_escapes_plain_text() -> None:
     assert "wave 1: A" in text and "Critical path: A" in text
 
 
-def test_clean_line_styles_errors_and_tool_calls() -> None:
-    error = clean_line("Traceback (most recent call last):", error_style="bold red")
-    assert any(str(span.style) == "bold red" for span in error.spans)
-    tool = clean_line("→ Edit src/app.py", tool_style="cyan")
-    assert any(str(span.style) == "cyan" for span in tool.spans)
-    plain = clean_line("just text")
-    assert isinstance(plain, Text) and plain.spans == []
+def test_lines_are_made_inert_and_sorted_by_kind() -> None:
+    assert strip_escapes("\x1b[1;31mred\x1b[0m \x1b]0;t\x07x\ty\x00") == "red x   y"
+    assert strip_escapes("a" * 3000).endswith("…") and len(strip_escapes("a" * 3000)) == 2000
+    assert line_kind("Traceback (most recent call last):") == "error"
+    assert line_kind("FAILED tests/test_a.py::test_b") == "error"
+    assert line_kind("── ✗ failed: exit 1") == "error"
+    assert line_kind("→ Edit src/app.py") == "tool"
+    assert line_kind("$ pytest -q") == "tool"
+    assert line_kind("just text about errors-free code") == ""
 
 
 def git(cwd: Path, *args: str) -> str:

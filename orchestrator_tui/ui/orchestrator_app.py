@@ -17,6 +17,7 @@ from pathlib import Path
 from textual.app import App
 from textual.binding import Binding
 from textual.notifications import SeverityLevel
+from textual.timer import Timer
 
 from ..core import events as ev
 from ..core.models import Task
@@ -44,6 +45,7 @@ STYLES = [
     str(UI_DIR / "screens" / "run_screen.tcss"),
 ]
 Clock = Callable[[], float]
+FOLLOW_DELAY = 0.12  # seconds the cursor rests on a task before its log is shown
 
 
 def pane_note(event: ev.EventBase) -> str:
@@ -94,6 +96,7 @@ class OrchestratorApp(RunActions, App[None]):
         self.preview_error = ""
         self.engine_failure = ""
         self.gate_screen: ApprovalScreen | None = None
+        self.follow_timer: Timer | None = None
         self.quitting = False
 
     # ---- start ------------------------------------------------------------------------
@@ -294,10 +297,18 @@ class OrchestratorApp(RunActions, App[None]):
     # ---- the panes ----------------------------------------------------------------------
 
     def on_task_table_task_highlighted(self, message: TaskTable.TaskHighlighted) -> None:
-        task = self.state.tasks.get(message.task_id)
+        """The log pane follows the cursor once it settles: running down a long list must
+        not redraw a 2,000-line pane at every row."""
+        if self.follow_timer is not None:
+            self.follow_timer.stop()
+        self.follow_timer = self.set_timer(FOLLOW_DELAY, lambda: self.follow(message.task_id))
+
+    def follow(self, task_id: str) -> None:
+        self.follow_timer = None
+        task = self.state.tasks.get(task_id)
         logs = self.run_screen.logs
-        if message.task_id in logs.panes or (task and task.started_at):
-            logs.show(message.task_id)
+        if self.selected_task == task_id and (task_id in logs.panes or (task and task.started_at)):
+            logs.show(task_id)
 
     def on_task_table_task_chosen(self, message: TaskTable.TaskChosen) -> None:
         self.open_detail(message.task_id, "overview")

@@ -1,9 +1,11 @@
 """Agent log panes: one tab per task that ran, the selected one streaming its output.
 
-Lines arrive batched by the engine (every 50 ms); this widget coalesces again and draws
-at most every FLUSH_SECONDS, keeps a bounded buffer per task, and renders only the pane
-on screen — a hidden pane just stores raw lines until it is shown. Every line goes
-through `clean_line`, so escape codes and control characters cannot reach the terminal.
+Lines arrive batched by the engine (every 50 ms) and go straight into the task's bounded
+buffer (a deque: the oldest fall off). The pane on screen is told at most every
+FLUSH_SECONDS that its buffer grew; it draws only the lines in sight, cleaning each one
+(`strip_escapes`: no escape code or control character reaches the terminal) when it
+first draws it. Hidden panes cost an append per line. The full output is always in the
+task's log file; a pane opened on a task with no buffer yet starts from that file's tail.
 """
 
 from __future__ import annotations
@@ -13,28 +15,19 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from rich.style import Style
-from rich.text import Text
-from textual import events
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.message import Message
-from textual.widgets import RichLog, Static
 
 from ...core.models import TaskStatus
-from ..sanitize import clean_line
-from ..view import TASK_ICONS
+from ..sanitize import strip_escapes
+from .log_tabs import LogTabs
+from .log_view import LogView
 
 BUFFER_LINES = 2_000
-FLUSH_SECONDS = 0.08
+FLUSH_SECONDS = 0.1
 MAX_TABS = 12
 TAIL_BYTES = 256 * 1024
-# Used before the widget is first styled (lines written then keep their style).
-FALLBACK_STYLES = {
-    "agent-log-panes--error": Style(color="red", bold=True),
-    "agent-log-panes--tool": Style(color="cyan"),
-    "agent-log-panes--active": Style(reverse=True, bold=True),
-}
 
 
 @dataclass
@@ -42,21 +35,13 @@ class Pane:
     task_id: str
     status: TaskStatus = TaskStatus.RUNNING
     lines: deque[str] = field(default_factory=lambda: deque(maxlen=BUFFER_LINES))
-    pending: list[str] = field(default_factory=list)
-    received: int = 0
+    total: int = 0  # lines ever added (the buffer keeps the last BUFFER_LINES)
+    fresh: bool = False  # lines added since the view last heard of them
 
 
 class AgentLogPanes(Vertical):
-    """A strip of task tabs over one RichLog. `log_file(task_id)` finds the full log of a
+    """A strip of task tabs over one LogView. `log_file(task_id)` finds the full log of a
     task that has no buffer yet (resumed runs, tasks that ran before the app opened)."""
-
-    COMPONENT_CLASSES = {
-        "agent-log-panes--tab",
-        "agent-log-panes--active",
-        "agent-log-panes--running",
-        "agent-log-panes--error",
-        "agent-log-panes--tool",
-    }
 
     class PaneShown(Message):
         """The log pane now shows this task (a tab click or a follow)."""
@@ -72,13 +57,9 @@ class AgentLogPanes(Vertical):
         self.log_file = log_file
         self.panes: dict[str, Pane] = {}
         self.active: str | None = None
-        self.tab_spans: list[tuple[int, int, str]] = []
         self.lines_received = 0
-        self.lines_drawn = 0
-        self.strip = Static(id="log-tabs", markup=False)
-        self.view = RichLog(
-            id="log-view", max_lines=BUFFER_LINES, wrap=False, markup=False, highlight=False
-        )
+        self.strip = LogTabs(id="log-tabs")
+        self.view = LogView(id="log-view")
 
     def compose(self) -> ComposeResult:
         yield self.strip
@@ -91,14 +72,13 @@ class AgentLogPanes(Vertical):
     # ---- input from the app --------------------------------------------------------------
 
     def append(self, task_id: str, lines: Iterable[str]) -> None:
-        """Queue lines; cheap, called for every output batch."""
+        """Add lines to the task's buffer; cheap, called for every output batch."""
         pane = self.pane(task_id)
-        batch = list(lines)
-        pane.pending.extend(batch)
-        pane.received += len(batch)
+        batch = lines if isinstance(lines, tuple | list) else list(lines)
+        pane.lines.extend(batch)
+        pane.total += len(batch)
         self.lines_received += len(batch)
-        if len(pane.pending) > BUFFER_LINES:
-            del pane.pending[:-BUFFER_LINES]
+        pane.fresh = True
 
     def task_started(self, task_id: str) -> None:
         pane = self.pane(task_id)
@@ -122,17 +102,15 @@ class AgentLogPanes(Vertical):
     def show(self, task_id: str) -> None:
         """Show the task's pane (loading the tail of its log file when it has none)."""
         pane = self.pane(task_id)
-        if not pane.lines and not pane.pending:
-            pane.lines.extend(self.read_tail(task_id))
+        if not pane.lines:
+            tail = self.read_tail(task_id)
+            pane.lines.extend(tail)
+            pane.total += len(tail)
         if self.active == task_id:
             return
         self.active = task_id
-        self.flush_pending(pane, draw=False)
-        view = self.view
-        view.clear()
-        if pane.lines:
-            view.write(self.styled_lines(pane.lines))
-        self.lines_drawn += len(pane.lines)
+        pane.fresh = False
+        self.view.show_lines(pane.lines, pane.total)
         self.draw_tabs()
         self.border_title = f"Agent output · {task_id}"
         self.post_message(AgentLogPanes.PaneShown(task_id))
@@ -147,55 +125,18 @@ class AgentLogPanes(Vertical):
     # ---- drawing -------------------------------------------------------------------------
 
     def flush(self) -> None:
-        """Move pending lines into the buffers; draw the active pane's new lines."""
-        for pane in list(self.panes.values()):
-            self.flush_pending(pane, draw=pane.task_id == self.active)
-
-    def flush_pending(self, pane: Pane, draw: bool) -> None:
-        if not pane.pending:
-            return
-        new, pane.pending = pane.pending, []
-        pane.lines.extend(new)
-        if draw:
-            self.view.write(self.styled_lines(new[-BUFFER_LINES:]))
-            self.lines_drawn += len(new)
-
-    def styled_lines(self, lines: Iterable[str]) -> Text:
-        error = self.style("agent-log-panes--error")
-        tool = self.style("agent-log-panes--tool")
-        return Text("\n").join(clean_line(line, error, tool) for line in lines)
+        """Tell the view on screen that its buffer grew (at most every FLUSH_SECONDS)."""
+        pane = self.panes.get(self.active or "")
+        if pane is not None and pane.fresh:
+            pane.fresh = False
+            self.view.lines_added(pane.total)
 
     def draw_tabs(self) -> None:
-        strip = Text(no_wrap=True, overflow="ellipsis")
-        self.tab_spans = []
-        if not self.panes:
-            strip.append(" no agent has run yet", style=self.style("agent-log-panes--tab"))
-        for task_id, pane in self.panes.items():
-            label = f" {TASK_ICONS[pane.status]} {task_id} "
-            if task_id == self.active:
-                style = self.style("agent-log-panes--active")
-            elif pane.status == TaskStatus.RUNNING:
-                style = self.style("agent-log-panes--running")
-            else:
-                style = self.style("agent-log-panes--tab")
-            start = len(strip)
-            strip.append(label, style=style)
-            self.tab_spans.append((start, len(strip), task_id))
-            strip.append(" ")
-        self.strip.update(strip)
+        self.strip.show([(t, p.status) for t, p in self.panes.items()], self.active)
 
-    def style(self, name: str) -> Style:
-        fallback = FALLBACK_STYLES.get(name, Style())
-        return self.get_component_rich_style(name, partial=True, default=fallback)
-
-    def on_click(self, event: events.Click) -> None:
-        if event.widget is not self.strip:
-            return
-        x = event.screen_x - self.strip.content_region.x
-        for start, end, task_id in self.tab_spans:
-            if start <= x < end:
-                self.show(task_id)
-                return
+    def on_log_tabs_tab_clicked(self, message: LogTabs.TabClicked) -> None:
+        message.stop()
+        self.show(message.task_id)
 
     # ---- bookkeeping ---------------------------------------------------------------------
 
@@ -234,8 +175,6 @@ class AgentLogPanes(Vertical):
         return lines[-BUFFER_LINES:]
 
     def newest_line(self) -> str:
-        """The last line drawn in the visible pane (for tests and the flood benchmark)."""
-        view = self.view
-        if not view.lines:
-            return ""
-        return view.lines[-1].text.rstrip()
+        """The last line of the pane on show, as drawn (for tests and the benchmark)."""
+        pane = self.panes.get(self.active or "")
+        return strip_escapes(pane.lines[-1]) if pane is not None and pane.lines else ""

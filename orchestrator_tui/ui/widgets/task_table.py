@@ -1,20 +1,25 @@
 """The task DAG pane: every task by wave, with status, agent, time, tokens and cost.
 
-A DataTable renders only the rows on screen, so a 500-task plan costs 500 small tuples,
-not 500 widgets. `show` updates only the cells that changed; the rows are rebuilt only
-when the set or order of tasks changes (a plan reload).
+A Line API widget: it draws only the rows on screen, one Strip per row, cached until that
+row changes — so a 500-task plan costs 500 small dicts, an event redraws the rows it
+touched, and a cursor move redraws two. (A DataTable re-renders every visible cell on any
+change, which costs tens of milliseconds a frame under an output flood.) The header row
+stays on top; the cursor is the selected task.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 
-from rich.console import Console, ConsoleOptions, RenderResult
-from rich.measure import Measurement
+from rich.cells import set_cell_size
 from rich.style import Style
 from rich.text import Text
+from textual import events
+from textual.binding import Binding
+from textual.geometry import Size
 from textual.message import Message
-from textual.widgets import DataTable
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
 
 from ...core.models import TaskStatus
 from ...core.state import TaskState
@@ -38,35 +43,28 @@ DROP_ORDER = ("agent", "tokens", "wave", "time", "cost")
 MAX_ID_WIDTH = 16
 MIN_TITLE_WIDTH = 16
 CRITICAL_MARK = "★"
+PAD = 1  # spaces on each side of a cell
 
 
-class StyledCell:
-    """A cell whose colour comes from the table's component classes when it is drawn, not
-    when the data arrives: the table may not be styled yet, and the theme may change."""
+class TaskTable(ScrollView, can_focus=True):
+    """Rows keyed by task ID, in DAG order; `cursor_row` indexes `order`."""
 
-    __slots__ = ("component", "table", "text")
-
-    def __init__(self, table: TaskTable, text: str, component: str) -> None:
-        self.table = table
-        self.text = text
-        self.component = component
-
-    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
-        style = self.table.component_style(self.component) if self.component else Style()
-        yield Text(self.text, style=style, no_wrap=True, overflow="ellipsis", end="")
-
-    def __rich_measure__(self, console: Console, options: ConsoleOptions) -> Measurement:
-        return Measurement(len(self.text), len(self.text))
-
-
-class TaskTable(DataTable[StyledCell]):
-    """Rows keyed by task ID; the cursor is the selected task."""
-
-    COMPONENT_CLASSES = (
-        DataTable.COMPONENT_CLASSES
-        | {f"task-table--{status.value}" for status in TaskStatus}
-        | {"task-table--critical", "task-table--dim"}
-    )
+    BINDINGS = [
+        Binding("up", "cursor(-1)", "Up", show=False),
+        Binding("down", "cursor(1)", "Down", show=False),
+        Binding("pageup", "page(-1)", "Page up", show=False),
+        Binding("pagedown", "page(1)", "Page down", show=False),
+        Binding("home,ctrl+home", "edge(0)", "First", show=False),
+        Binding("end,ctrl+end", "edge(1)", "Last", show=False),
+        Binding("enter", "choose", "Detail", show=False),
+    ]
+    COMPONENT_CLASSES = {f"task-table--{status.value}" for status in TaskStatus} | {
+        "task-table--critical",
+        "task-table--dim",
+        "task-table--header",
+        "task-table--cursor",
+        "task-table--cursor-blurred",
+    }
 
     class TaskHighlighted(Message):
         """The cursor moved to a task."""
@@ -76,44 +74,91 @@ class TaskTable(DataTable[StyledCell]):
             self.task_id = task_id
 
     class TaskChosen(Message):
-        """Enter (or a click) on a task: open its detail."""
+        """Enter (or a click on the selected row) on a task: open its detail."""
 
         def __init__(self, task_id: str) -> None:
             super().__init__()
             self.task_id = task_id
 
     def __init__(self, *, id: str | None = None) -> None:
-        super().__init__(id=id, cursor_type="row", zebra_stripes=False, show_cursor=True)
+        super().__init__(id=id)
         self.rendered: dict[str, Cells] = {}
         self.order: tuple[str, ...] = ()
         self.widths: dict[str, int] = {}
         self.tasks: Mapping[str, TaskState] = {}
         self.dag_layout = DagLayout()
         self.now = 0.0
+        self.cursor_row = 0
+        self.cached_base_style: Style | None = None
+        self.strips: dict[tuple[int, bool], Strip] = {}
 
     # ---- what is selected --------------------------------------------------------------
 
     @property
+    def row_count(self) -> int:
+        return len(self.order)
+
+    @property
     def selected_task(self) -> str | None:
-        if not self.order or self.cursor_row < 0 or self.cursor_row >= len(self.order):
-            return None
-        return self.order[self.cursor_row]
+        if 0 <= self.cursor_row < len(self.order):
+            return self.order[self.cursor_row]
+        return None
 
     def select(self, task_id: str) -> None:
         if task_id in self.order:
-            self.move_cursor(row=self.order.index(task_id))
+            self.move_cursor(self.order.index(task_id))
 
-    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
-        event.stop()
-        if event.row_key.value is not None:
-            self.post_message(TaskTable.TaskHighlighted(str(event.row_key.value)))
+    def move_cursor(self, row: int) -> None:
+        if not self.order:
+            return
+        row = max(0, min(row, len(self.order) - 1))
+        if row == self.cursor_row:
+            return
+        previous, self.cursor_row = self.cursor_row, row
+        self.forget_rows(previous, row)
+        self.scroll_to_cursor()
+        self.post_message(TaskTable.TaskHighlighted(self.order[row]))
 
-    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
-        event.stop()
-        if event.row_key.value is not None:
-            self.post_message(TaskTable.TaskChosen(str(event.row_key.value)))
+    def scroll_to_cursor(self) -> None:
+        visible = max(1, self.scrollable_content_region.height - 1)  # the header takes one
+        top = round(self.scroll_offset.y)
+        if self.cursor_row < top:
+            self.scroll_to(y=self.cursor_row, animate=False)
+        elif self.cursor_row >= top + visible:
+            self.scroll_to(y=self.cursor_row - visible + 1, animate=False)
 
-    # ---- drawing ------------------------------------------------------------------------
+    def action_cursor(self, step: int) -> None:
+        self.move_cursor(self.cursor_row + step)
+
+    def action_page(self, step: int) -> None:
+        page = max(1, self.scrollable_content_region.height - 2)
+        self.move_cursor(self.cursor_row + step * page)
+
+    def action_edge(self, end: int) -> None:
+        self.move_cursor(len(self.order) - 1 if end else 0)
+
+    def action_choose(self) -> None:
+        if self.selected_task is not None:
+            self.post_message(TaskTable.TaskChosen(self.selected_task))
+
+    def on_click(self, event: events.Click) -> None:
+        offset = event.get_content_offset(self)
+        if offset is None or offset.y == 0:
+            return
+        row = round(self.scroll_offset.y) + offset.y - 1
+        if 0 <= row < len(self.order):
+            if row == self.cursor_row or event.chain > 1:
+                self.post_message(TaskTable.TaskChosen(self.order[row]))
+            else:
+                self.move_cursor(row)
+
+    def on_focus(self) -> None:
+        self.forget_rows(self.cursor_row)
+
+    def on_blur(self) -> None:
+        self.forget_rows(self.cursor_row)
+
+    # ---- data ---------------------------------------------------------------------------
 
     def show(self, tasks: Mapping[str, TaskState], layout: DagLayout, now: float) -> None:
         self.tasks, self.dag_layout, self.now = tasks, layout, now
@@ -125,19 +170,47 @@ class TaskTable(DataTable[StyledCell]):
         if order != self.order or widths != self.widths:
             self.rebuild(order, widths)
             return
-        for task_id in order:
+        for row, task_id in enumerate(order):
             cells = self.cells_of(task_id)
-            old = self.rendered[task_id]
-            if cells == old:
-                continue
-            self.rendered[task_id] = cells
-            for key in widths:
-                if cells[key] != old[key]:
-                    self.update_cell(task_id, key, self.styled(task_id, key, cells[key]))
+            if cells != self.rendered[task_id]:
+                self.rendered[task_id] = cells
+                self.forget_rows(row)
+
+    def rebuild(self, order: tuple[str, ...], widths: dict[str, int]) -> None:
+        selected = self.selected_task
+        self.order, self.widths = order, widths
+        self.rendered = {task_id: self.cells_of(task_id) for task_id in order}
+        self.strips.clear()
+        self.virtual_size = Size(self.size.width, len(order) + 1)
+        if selected in order:
+            self.cursor_row = order.index(selected)
+        elif self.cursor_row >= len(order):
+            self.cursor_row = max(0, len(order) - 1)
+        self.refresh()
+        if self.order and selected != self.selected_task:
+            self.post_message(TaskTable.TaskHighlighted(self.order[self.cursor_row]))
 
     def on_resize(self) -> None:
-        if self.order:
-            self.show(self.tasks, self.dag_layout, self.now)
+        self.show(self.tasks, self.dag_layout, self.now)
+
+    @property
+    def base_style(self) -> Style:
+        """The widget's own style, cached: computing it walks the DOM, once per line is
+        too often under a flood."""
+        if self.cached_base_style is None:
+            self.cached_base_style = self.rich_style
+        return self.cached_base_style
+
+    def notify_style_update(self) -> None:
+        super().notify_style_update()
+        self.cached_base_style = None
+        self.strips.clear()
+
+    def forget_rows(self, *rows: int) -> None:
+        for row in rows:
+            self.strips.pop((row, True), None)
+            self.strips.pop((row, False), None)
+            self.refresh_line(row + 1)
 
     def column_widths(self, order: tuple[str, ...]) -> dict[str, int]:
         """The columns that fit, with their widths: optional ones are dropped (DROP_ORDER)
@@ -145,11 +218,10 @@ class TaskTable(DataTable[StyledCell]):
         widths = {key: width for key, (_label, width) in COLUMNS.items()}
         widths["id"] = min(MAX_ID_WIDTH, max([len(t) for t in order] + [widths["id"]]))
         available = self.scrollable_content_region.width or self.size.width
-        pad = 2 * self.cell_padding
 
         def title_room() -> int:
-            others = sum(w + pad for key, w in widths.items() if key != "title")
-            return available - others - pad - 1
+            others = sum(w + 2 * PAD for key, w in widths.items() if key != "title")
+            return available - others - 2 * PAD
 
         for key in DROP_ORDER:
             if title_room() >= MIN_TITLE_WIDTH:
@@ -157,20 +229,6 @@ class TaskTable(DataTable[StyledCell]):
             del widths[key]
         widths["title"] = max(8, title_room())
         return widths
-
-    def rebuild(self, order: tuple[str, ...], widths: dict[str, int]) -> None:
-        selected = self.selected_task
-        self.clear(columns=True)
-        for key, width in widths.items():
-            self.add_column(COLUMNS[key][0], key=key, width=width)
-        self.order, self.widths = order, widths
-        self.rendered = {}
-        for task_id in order:
-            cells = self.cells_of(task_id)
-            self.rendered[task_id] = cells
-            self.add_row(*(self.styled(task_id, k, cells[k]) for k in widths), key=task_id)
-        if selected in order:
-            self.move_cursor(row=order.index(selected), animate=False)
 
     def cells_of(self, task_id: str) -> Cells:
         task = self.tasks[task_id]
@@ -191,16 +249,60 @@ class TaskTable(DataTable[StyledCell]):
             "cost": fmt_cost(task.cost_usd) if task.cost_usd else "",
         }
 
-    def styled(self, task_id: str, column: str, value: str) -> StyledCell:
-        task = self.tasks[task_id]
-        component = ""
-        if column == "status":
-            component = f"task-table--{task.status.value}"
-        elif column == "crit" or (column == "id" and task_id in self.dag_layout.critical):
-            component = "task-table--critical"
-        elif column in ("wave", "agent"):
-            component = "task-table--dim"
-        return StyledCell(self, value, component)
+    # ---- drawing ------------------------------------------------------------------------
 
-    def component_style(self, name: str) -> Style:
-        return self.get_component_rich_style(name, partial=True, default=Style())
+    def render_line(self, y: int) -> Strip:
+        width = self.scrollable_content_region.width
+        base = self.base_style
+        if y == 0:
+            return self.line_strip(self.header_text(), width, base)
+        row = round(self.scroll_offset.y) + y - 1
+        if not 0 <= row < len(self.order):
+            return Strip.blank(width, base)
+        cursor = row == self.cursor_row
+        key = (row, cursor)
+        strip = self.strips.get(key)
+        if strip is None or strip.cell_length != width:
+            strip = self.line_strip(self.row_text(row, cursor), width, base)
+            self.strips[key] = strip
+        return strip
+
+    def line_strip(self, text: Text, width: int, base: Style) -> Strip:
+        # Text.render ignores Text.style: the line's own style goes in as the first span,
+        # under the cells' spans.
+        line_style = text.style if isinstance(text.style, Style) else Style()
+        text.style = ""
+        text.stylize_before(base + line_style)
+        strip = Strip(text.render(self.app.console), text.cell_len)
+        return strip.crop_extend(0, width, base)
+
+    def header_text(self) -> Text:
+        text = Text(no_wrap=True, end="", style=self.style("header"))
+        for key, width in self.widths.items():
+            text.append(" " * PAD + set_cell_size(COLUMNS[key][0], width) + " " * PAD)
+        return text
+
+    def row_text(self, row: int, cursor: bool) -> Text:
+        task_id = self.order[row]
+        task = self.tasks[task_id]
+        cells = self.rendered[task_id]
+        critical = task_id in self.dag_layout.critical
+        text = Text(no_wrap=True, end="")
+        for key, width in self.widths.items():
+            value = cells[key]
+            style = Style()
+            if key == "status":
+                style = self.style(task.status.value)
+            elif key == "crit" or (key == "id" and critical):
+                style = self.style("critical")
+            elif key in ("wave", "agent"):
+                style = self.style("dim")
+            text.append(" " * PAD)
+            text.append(set_cell_size(value, width), style=style)
+            text.append(" " * PAD)
+        if cursor:
+            text.stylize(self.style("cursor" if self.has_focus else "cursor-blurred"))
+        return text
+
+    def style(self, name: str) -> Style:
+        return self.get_component_rich_style(f"task-table--{name}", partial=True, default=Style())

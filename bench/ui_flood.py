@@ -1,0 +1,260 @@
+"""Flood the app: N agents each write R lines/s for S seconds (default 8 × 2,000 × 20 s)
+into the running app, headless. Each agent is a real subprocess run by the `command`
+backend, so the lines take the real path: pipe → output pump (secret masking, log file)
+→ the engine's batcher → the app's sink → messages → the log panes.
+
+Prints: lines ingested per second by the app, the lag of the newest line on screen when
+the flood ends, key-to-screen latency during the flood (a key press until the task table
+has moved its cursor; the frame follows within Textual's 1/60 s refresh), peak RSS, and
+whether every line reached the tasks' log files. Goals (issue 6): lag ≤ 250 ms, key
+latency ≤ 100 ms, RSS ≤ 300 MB, no line lost. Figures, not a test.
+
+    python bench/ui_flood.py [--agents 8] [--rate 2000] [--seconds 20]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import re
+import resource
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from textual import events
+
+from orchestrator_tui.agents import make_backend
+from orchestrator_tui.core.config import AgentProfile, config_from_dict
+from orchestrator_tui.core.events import EventSink
+from orchestrator_tui.core.models import STAGES
+from orchestrator_tui.core.pipeline import Engine, EngineOptions
+from orchestrator_tui.core.protocols import AgentBackend
+from orchestrator_tui.runtime import make_isolation
+from orchestrator_tui.ui.app import create_app
+
+TICK = 0.01  # each agent writes a burst every 10 ms
+DATA = re.compile(r"^(\S+) (\d{7}) t=(\d+\.\d+) ")
+ELIDED = re.compile(r"… ([\d,]+) more lines in the log file …")
+
+PRODUCER = """\
+import sys, time
+task, rate = sys.argv[1], int(sys.argv[2])
+seconds, tick_seconds = float(sys.argv[3]), float(sys.argv[4])
+per_tick = max(1, round(rate * tick_seconds))
+ticks = int(seconds / tick_seconds)
+out = sys.stdout
+start = time.time()
+for tick in range(ticks):
+    now = time.time()
+    base = tick * per_tick
+    out.write("".join(
+        f"{task} {base + i:07d} t={now:.6f} → Edit src/{task.lower()}.py: replaced the "
+        "handler, ran the tests again\\n" for i in range(per_tick)))
+    out.flush()
+    delay = start + (tick + 1) * tick_seconds - time.time()
+    if delay > 0:
+        time.sleep(delay)
+"""
+
+
+def workspace(agents: int) -> Path:
+    root = Path(tempfile.mkdtemp(prefix="ui-flood-"))
+    tasks = "\n".join(f"## F{n}: Flood {n}\ndepends: none\nfiles: f{n}.py\n" for n in range(agents))
+    (root / "PLAN.md").write_text(f"# Plan: Flood\n\n{tasks}", encoding="utf-8")
+    (root / "producer.py").write_text(PRODUCER, encoding="utf-8")
+    return root
+
+
+async def flood(args: argparse.Namespace) -> None:
+    root = workspace(args.agents)
+    producer = [sys.executable, str(root / "producer.py"), "{task_id}"]
+    config = config_from_dict(
+        {
+            "agents": {
+                "default": "flood",
+                "flood": {
+                    "backend": "command",
+                    "command": [*producer, str(args.rate), str(args.seconds), str(TICK)],
+                },
+            },
+            "run": {"concurrency": args.agents, "isolation": "none", "retries": 0},
+            "notify": {"bell": False},
+        }
+    )
+    options = EngineOptions(
+        workspace=root, config=config, approve=frozenset(STAGES), watch=False, heartbeat=1.0
+    )
+
+    def factory(options: EngineOptions, sinks: Sequence[EventSink]) -> Engine:
+        # The real backends and isolation; no stage runners (only implement matters here).
+        def backends(name: str, profile: AgentProfile) -> AgentBackend:
+            return make_backend(root, name, profile)
+
+        return Engine(options, {}, backends, make_isolation, sinks)
+
+    app = create_app(options, factory)  # type: ignore[arg-type]
+    app.handle.open()
+    latencies: list[float] = []
+    expected = int(args.seconds / TICK) * max(1, round(args.rate * TICK))
+    async with app.run_test(size=(160, 45)) as pilot:
+        logs = app.run_screen.logs
+        table = app.run_screen.tasks
+        while sum(1 for t in app.state.tasks.values() if t.status == "running") < args.agents:
+            await asyncio.sleep(0.01)
+        flood_started = time.perf_counter()
+        stalls: list[float] = []
+
+        async def watch_loop() -> None:
+            """How late a 10 ms sleep wakes up: the event loop's own responsiveness."""
+            while True:
+                asked = time.perf_counter()
+                await asyncio.sleep(0.01)
+                stalls.append(time.perf_counter() - asked - 0.01)
+
+        watcher = asyncio.ensure_future(watch_loop())
+        ui_cpu_start, cpu_start = time.thread_time(), time.process_time()
+        if os.environ.get("FLOOD_PROFILE"):
+            import cProfile
+
+            profiler = cProfile.Profile(time.thread_time)  # CPU of the UI thread
+            profiler.enable()
+        key = "down"
+        threads: dict[str, float] = {}
+        while time.perf_counter() - flood_started < args.seconds - 0.5:
+            if not threads and time.perf_counter() - flood_started > args.seconds * 0.8:
+                threads = cpu_by_thread()  # while the agents' threads still live
+            await asyncio.sleep(0.25)
+            # A key as the terminal driver delivers it, then wait for the table to move.
+            before = table.cursor_row
+            pressed = time.perf_counter()
+            app.post_message(events.Key(key, None))
+            while table.cursor_row == before and time.perf_counter() - pressed < 5:
+                await asyncio.sleep(0.002)
+            latencies.append(time.perf_counter() - pressed)
+            key = "up" if key == "down" else "down"
+        watcher.cancel()
+        # The end of the flood: the active pane's last line, and how late it shows.
+        deadline = time.perf_counter() + 15
+        stamp = None
+        while stamp is None and time.perf_counter() < deadline:
+            final = f"{logs.active} {expected - 1:07d} "  # the last line of the pane on show
+            lines = logs.view.lines
+            for back in range(1, min(9, len(lines) + 1)):
+                line = lines[-back]
+                if line.startswith(final):
+                    stamp = float(DATA.match(line).group(3))  # type: ignore[union-attr]
+            if stamp is None:
+                await asyncio.sleep(0.001)
+        lag = time.time() - stamp if stamp is not None else float("nan")
+        if stamp is None:
+            print("final line not seen; the pane ends with:", list(logs.view.lines)[-5:])
+        flood_seconds = time.perf_counter() - flood_started
+        ui_cpu, cpu = time.thread_time() - ui_cpu_start, time.process_time() - cpu_start
+        if os.environ.get("FLOOD_PROFILE"):
+            profiler.disable()
+            profiler.dump_stats(os.environ["FLOOD_PROFILE"])
+        received = logs.lines_received
+        elided = sum(
+            int(m.group(1).replace(",", ""))
+            for pane in logs.panes.values()
+            for line in pane.lines
+            if (m := ELIDED.search(line))
+        )
+        await pilot.press("ctrl+q")
+    app.shutdown_engine()
+    rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    run_id = app.handle.files.run_id if app.handle.files else ""
+    lost = check_logs(root, run_id, args.agents, expected)
+
+    total = args.agents * expected
+    print(
+        f"agents × rate × seconds      {args.agents} × {args.rate:,} lines/s × {args.seconds:g} s"
+    )
+    print(f"lines written by the agents  {total:,} ({total / args.seconds:,.0f} lines/s)")
+    print(
+        f"lines ingested by the app    {received:,} in {flood_seconds:.1f} s = "
+        f"{received / flood_seconds:,.0f} lines/s (+ {elided:,} elided by the engine's "
+        "batcher as '… N more lines' markers; they are in the log files)"
+    )
+    print(f"lag of the newest line       {lag * 1000:.0f} ms (goal ≤ 250 ms)")
+    if latencies:
+        ms = sorted(x * 1000 for x in latencies)
+        if os.environ.get("FLOOD_DEBUG"):
+            print("latencies ms", [round(x) for x in ms])
+        p95 = ms[min(len(ms) - 1, int(len(ms) * 0.95))]
+        print(
+            f"key-to-screen during flood   median {statistics.median(ms):.0f} ms, "
+            f"p95 {p95:.0f} ms, max {ms[-1]:.0f} ms over {len(ms)} presses (goal ≤ 100 ms)"
+        )
+    if stalls:
+        late = sorted(x * 1000 for x in stalls)
+        print(
+            f"event loop oversleep         median {statistics.median(late):.0f} ms, "
+            f"p95 {late[int(len(late) * 0.95)]:.0f} ms, max {late[-1]:.0f} ms "
+            "(a 10 ms sleep: how long the UI thread waits to run at all)"
+        )
+    print(f"peak RSS                     {rss_mb:.0f} MB (goal ≤ 300 MB)")
+    print(
+        f"CPU during the flood         UI thread {ui_cpu:.1f} s, whole process {cpu:.1f} s "
+        f"(engine, output pumps, app) in {flood_seconds:.1f} s"
+    )
+    by_thread = ", ".join(
+        f"{name} {cpu:.1f} s" for name, cpu in sorted(threads.items(), key=lambda item: -item[1])
+    )
+    print(f"CPU by thread, to 80 % of it {by_thread}")
+    print(f"every line in the log files  {'yes' if not lost else 'NO: ' + lost}")
+
+
+def cpu_by_thread() -> dict[str, float]:
+    """CPU seconds of this process's live threads, grouped by name (Linux /proc)."""
+    names = {t.native_id: t.name for t in threading.enumerate()}
+    ticks = os.sysconf("SC_CLK_TCK")
+    groups: dict[str, float] = {}
+    for task in Path("/proc/self/task").iterdir():
+        try:
+            fields = (task / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        name = names.get(int(task.name), "other")
+        group = {
+            "MainThread": "UI (app)",
+            "agent-stdout": "output pumps",
+            "agent-stderr": "output pumps",
+            "output-batcher": "engine batcher",
+            "engine": "engine",
+        }.get(name, "agent supervisors" if name.startswith("agent-") else "other")
+        groups[group] = groups.get(group, 0.0) + (int(fields[11]) + int(fields[12])) / ticks
+    return groups
+
+
+def check_logs(root: Path, run_id: str, agents: int, expected: int) -> str:
+    """'' when each task's log holds every line its agent wrote, in order."""
+    problems = []
+    for n in range(agents):
+        path = root / ".orchestrator" / "runs" / run_id / "logs" / f"F{n}.log"
+        numbers = [
+            int(m.group(2))
+            for line in path.read_text(encoding="utf-8", errors="replace").splitlines()
+            if (m := DATA.match(line))
+        ]
+        if numbers != list(range(expected)):
+            problems.append(f"F{n}: {len(numbers):,} of {expected:,} lines")
+    return "; ".join(problems)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--agents", type=int, default=8)
+    parser.add_argument("--rate", type=int, default=2000, help="lines per second per agent")
+    parser.add_argument("--seconds", type=float, default=20.0)
+    asyncio.run(flood(parser.parse_args()))
+
+
+if __name__ == "__main__":
+    main()

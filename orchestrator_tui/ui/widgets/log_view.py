@@ -1,0 +1,100 @@
+"""The view of one agent's output: the lines of a bounded buffer, drawn only where seen.
+
+A Line API widget over the pane's own buffer (no copy): adding lines costs nothing until
+they scroll into sight, each visible line is cleaned (`strip_escapes`) and highlighted
+when it is first drawn, and switching to another task's buffer of the same length is a
+repaint, not a layout. Lines wider than the pane are cut (the detail screen shows the
+full log). It follows the end unless the user has scrolled up.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from rich.style import Style
+from rich.text import Text
+from textual.geometry import Size
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
+
+from ..sanitize import line_kind, strip_escapes
+
+MAX_CACHED_STRIPS = 400
+
+
+class LogView(ScrollView, can_focus=True):
+    COMPONENT_CLASSES = {"log-view--error", "log-view--tool"}
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.lines: Sequence[str] = ()
+        self.total = 0  # lines ever added to the buffer: numbers a line for the cache
+        self.cached_base_style: Style | None = None
+        self.strips: dict[int, Strip] = {}
+
+    def show_lines(self, lines: Sequence[str], total: int) -> None:
+        """Show another buffer, from its end."""
+        self.lines, self.total = lines, total
+        self.strips.clear()
+        self.fit()
+        self.scroll_end(animate=False, immediate=True, x_axis=False)
+        self.refresh()
+
+    def lines_added(self, total: int) -> None:
+        """The buffer shown got lines (and may have dropped old ones)."""
+        following = self.scroll_offset.y >= self.max_scroll_y - 1
+        self.total = total
+        self.fit()
+        if following:
+            self.scroll_end(animate=False, immediate=True, x_axis=False)
+        self.refresh()
+
+    def fit(self) -> None:
+        size = Size(self.scrollable_content_region.width, len(self.lines))
+        if size != self.virtual_size:  # a new size means a layout: only when it changes
+            self.virtual_size = size
+
+    def on_resize(self) -> None:
+        self.strips.clear()
+        self.fit()
+
+    @property
+    def base_style(self) -> Style:
+        """The widget's own style, cached: computing it walks the DOM, once per line is
+        too often under a flood."""
+        if self.cached_base_style is None:
+            self.cached_base_style = self.rich_style
+        return self.cached_base_style
+
+    def notify_style_update(self) -> None:
+        super().notify_style_update()
+        self.cached_base_style = None
+        self.strips.clear()
+
+    def text_at(self, index: int) -> str:
+        """The line at `index` of the buffer, as it is drawn (cleaned, not cut)."""
+        return strip_escapes(self.lines[index])
+
+    def render_line(self, y: int) -> Strip:
+        width = self.scrollable_content_region.width
+        base = self.base_style
+        index = self.scroll_offset.y + y
+        if index >= len(self.lines):
+            return Strip.blank(width, base)
+        number = self.total - len(self.lines) + index
+        strip = self.strips.get(number)
+        if strip is None or strip.cell_length != width:
+            if len(self.strips) > MAX_CACHED_STRIPS:
+                self.strips.clear()
+            plain = self.text_at(index)[: width + 8]  # a character takes at least one cell
+            kind = line_kind(plain)
+            style = self.style(kind) if kind else Style()
+            text = Text(plain, no_wrap=True, end="")
+            text.stylize(base + style)  # a span: Text.render ignores Text.style
+            strip = Strip(text.render(self.app.console), text.cell_len)
+            strip = strip.crop_extend(0, width, base)
+            self.strips[number] = strip
+        return strip
+
+    def style(self, name: str) -> Style:
+        return self.get_component_rich_style(f"log-view--{name}", partial=True, default=Style())
