@@ -39,12 +39,14 @@ def main(args: argparse.Namespace) -> int:
 
 def print_plan(plan, plan_schedule) -> None:  # type: ignore[no-untyped-def]
     from rich.console import Console
+    from rich.markup import escape
     from rich.table import Table
 
     console = Console()
     on_path = set(plan_schedule.critical_path)
     wave_of = {tid: n for n, wave in enumerate(plan_schedule.waves) for tid in wave}
-    table = Table(title=f"{plan.title or plan.source} — {len(plan.tasks)} tasks")
+    # Plan text is data, not markup: a title like "Fix [/b] tags" must print as written.
+    table = Table(title=f"{escape(plan.title or plan.source)} — {len(plan.tasks)} tasks")
     for column in ("wave", "id", "title", "depends", "files", "agent", "estimate"):
         table.add_column(column, overflow="fold")
     for task in plan.tasks:
@@ -52,10 +54,10 @@ def print_plan(plan, plan_schedule) -> None:  # type: ignore[no-untyped-def]
         table.add_row(
             str(wave_of[task.id] + 1),
             mark + task.id,
-            task.title + (" [dim](done)[/]" if task.done else ""),
+            escape(task.title) + (" [dim](done)[/]" if task.done else ""),
             ", ".join(task.depends) or "—",
-            ", ".join(task.files) or "—",
-            task.agent or "default",
+            escape(", ".join(task.files)) or "—",
+            escape(task.agent or "default"),
             format_duration(task.estimate) if task.estimate else "—",
         )
     console.print(table)

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import difflib
 import json
+import math
 import re
 import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -31,13 +33,34 @@ TASK_KEYS = (
     "estimate",
     "status",
 )
+KNOWN_KEYS = frozenset(TASK_KEYS)
 ID_PATTERN = re.compile(r"[A-Za-z0-9_.\-]+")
-TASK_HEADING = re.compile(r"^##\s+(\S[^:]*?)\s*:\s*(.*?)\s*$")
-KEY_LINE = re.compile(r"^([A-Za-z][\w\-]*)\s*:\s*(.*?)\s*$")
+# Both are matched against right-stripped lines: a lazy group before `\s*$` backtracks
+# quadratically on a long run of spaces.
+TASK_HEADING = re.compile(r"^##\s+(\S[^:]*):\s*(.*)$")
+# Key lines may be indented (by spaces or tabs); an indented `depends:` must not
+# silently become description.
+KEY_LINE = re.compile(r"^\s*([A-Za-z][\w\-]*)\s*:\s*(.*)$")
 DURATION = re.compile(
     r"^(?:(?P<h>\d+(?:\.\d+)?)\s*h)?\s*(?:(?P<m>\d+(?:\.\d+)?)\s*m)?\s*(?:(?P<s>\d+(?:\.\d+)?)\s*s)?$"
 )
 FENCE = re.compile(r"^\s*(```|~~~)")
+NO_DEPENDENCIES = ("none", "-", "")
+# The lines that can change how the lines after them are read: `##` headings and fences.
+SPECIAL_LINE = re.compile(r"^(?:##|[^\S\n]*(?:```|~~~))", re.M)
+PLAN_TITLE = re.compile(r"^#\s+(plan\s*:\s*)?", re.I)  # `# Plan: title`, or `#<tab>title`
+DURATION_FORMS = "use forms like 45s, 20m, 1h30m"
+KEY_HINTS = {
+    "depends": "list task IDs separated by commas, or none",
+    "files": "list paths or globs separated by commas",
+    "agent": "name a backend or profile, e.g. claude",
+    "run": "give the command for the shell backend",
+    "timeout": DURATION_FORMS,
+    "estimate": DURATION_FORMS,
+    "retries": "a whole number from 0 to 100",
+    "priority": "a whole number; among ready tasks the higher runs first",
+    "status": "use pending or done",
+}
 
 
 @dataclass(frozen=True)
@@ -67,15 +90,28 @@ def parse_plan(path: str | Path) -> Plan:
     path = Path(path)
     name = str(path)
     try:
-        data = path.read_bytes()
+        # Read one byte past the limit, so that /dev/zero or a huge file cannot hang us.
+        with path.open("rb") as stream:
+            data = stream.read(MAX_PLAN_BYTES + 1)
     except FileNotFoundError:
         raise PlanError(
             [PlanProblem(name, 0, "no such plan file", "create it or run `init`")]
         ) from None
     except IsADirectoryError:
-        raise PlanError([PlanProblem(name, 0, "is a directory, not a plan file")]) from None
+        raise PlanError(
+            [
+                PlanProblem(
+                    name,
+                    0,
+                    "is a directory, not a plan file",
+                    "give PLAN.md, plan.toml or tasks.json",
+                )
+            ]
+        ) from None
     except OSError as exc:
-        raise PlanError([PlanProblem(name, 0, f"cannot read: {exc.strerror or exc}")]) from None
+        raise PlanError(
+            [PlanProblem(name, 0, f"cannot read: {exc.strerror or exc}", "check the path")]
+        ) from None
     return parse_plan_bytes(data, name)
 
 
@@ -94,10 +130,22 @@ def parse_plan_bytes(data: bytes, name: str = "PLAN.md") -> Plan:
 
 def decode_plan(data: bytes, name: str) -> str:
     if len(data) > MAX_PLAN_BYTES:
-        raise PlanError([PlanProblem(name, 0, f"plan is {len(data):,} bytes; the limit is 20 MB")])
+        raise PlanError(
+            [
+                PlanProblem(
+                    name, 0, "plan is over the 20 MB limit", "is this the plan? split it if it is"
+                )
+            ]
+        )
     if b"\x00" in data:
         line = data[: data.index(b"\x00")].count(b"\n") + 1
-        raise PlanError([PlanProblem(name, line, "NUL byte: this looks like a binary file")])
+        raise PlanError(
+            [
+                PlanProblem(
+                    name, line, "NUL byte: this looks like a binary file", "a plan is UTF-8 text"
+                )
+            ]
+        )
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -113,9 +161,11 @@ def parse_duration(value: str) -> float:
     text = value.strip().lower()
     match = DURATION.match(text)
     if not text or not match or not any(match.groupdict().values()):
-        raise ValueError(f"bad duration {value!r}; use forms like 45s, 20m, 1h30m")
+        raise ValueError(f"bad duration {value!r}; {DURATION_FORMS}")
     parts = match.groupdict()
     seconds = sum(float(parts[k] or 0) * f for k, f in (("h", 3600), ("m", 60), ("s", 1)))
+    if not math.isfinite(seconds):
+        raise ValueError(f"duration {value!r} is too long")
     if seconds <= 0:
         raise ValueError(f"duration {value!r} must be more than zero")
     return seconds
@@ -123,19 +173,23 @@ def parse_duration(value: str) -> float:
 
 def format_duration(seconds: float) -> str:
     """Seconds → the shortest of '45s', '20m', '1h30m' that reads back the same."""
-    hours, rest = divmod(seconds, 3600)
+    # Decimal of the float's repr: exact arithmetic, every digit kept, never an exponent.
+    exact = Decimal(repr(float(seconds)))
+    hours, rest = divmod(exact, 3600)
     minutes, secs = divmod(rest, 60)
-    text = (f"{int(hours)}h" if hours else "") + (f"{int(minutes)}m" if minutes else "")
+    text = (f"{hours:f}h" if hours else "") + (f"{minutes:f}m" if minutes else "")
     if secs or not text:
-        text += f"{secs:g}s"
+        text += f"{secs.normalize():f}s"
+    if parse_duration(text) != seconds:  # float rounding in h*3600 + m*60 + s
+        text = f"{exact.normalize():f}s"
     return text
 
 
 def split_list(value: str) -> tuple[str, ...]:
-    items = tuple(item.strip() for item in value.split(","))
-    if len(items) == 1 and items[0].lower() in ("none", "-", ""):
+    items = [*map(str.strip, value.split(","))]
+    if len(items) == 1 and items[0].lower() in NO_DEPENDENCIES:
         return ()
-    return tuple(item for item in items if item)
+    return tuple(filter(None, items))
 
 
 class TaskFields:
@@ -163,6 +217,12 @@ class TaskFields:
                 "IDs use letters, digits, '-', '_' and '.'",
             )
             return False
+        if task_id.lower() in NO_DEPENDENCIES:
+            # `depends: none` could not name this task.
+            self.problem(
+                line, f"{task_id!r} cannot be a task ID", "`depends: none` means no dependencies"
+            )
+            return False
         return True
 
     def convert(self, key: str, raw: Any, line: int) -> tuple[str, Any] | None:
@@ -170,7 +230,8 @@ class TaskFields:
         try:
             return key, self.convert_value(key, raw)
         except (TypeError, ValueError) as exc:
-            self.problem(line, f"{key}: {exc}")
+            hint = KEY_HINTS[key]
+            self.problem(line, f"{key}: {str(exc).replace(f'; {hint}', '')}", hint)
             return None
 
     @staticmethod
@@ -183,6 +244,8 @@ class TaskFields:
             return split_list(raw)
         if key in ("timeout", "estimate"):
             if isinstance(raw, (int, float)) and not isinstance(raw, bool):
+                if not math.isfinite(raw):
+                    raise ValueError(f"{raw} is not a duration")
                 if raw <= 0:
                     raise ValueError("must be more than zero")
                 return float(raw)
@@ -207,12 +270,13 @@ class TaskFields:
             raise ValueError("is empty")
         return value
 
-    def unknown_key(self, key: str, line: int) -> None:
-        close = difflib.get_close_matches(key.lower(), TASK_KEYS, n=1)
-        hint = f"did you mean {close[0]}?" if close else f"known keys: {', '.join(TASK_KEYS)}"
-        if not close:
+    def unknown_key(self, key: str, line: int, markdown: bool = True) -> None:
+        known = TASK_KEYS if markdown else ("id", "title", "description", *TASK_KEYS)
+        close = difflib.get_close_matches(key.lower(), known, n=1)
+        hint = f"did you mean {close[0]}?" if close else f"known keys: {', '.join(known)}"
+        if not close and markdown:
             hint += "; put a blank line before the description"
-        self.problem(line, f"unknown key {key!r}", hint)
+        self.problem(line, f"unknown key {key[:40]!r}", hint)
 
 
 def build_task(
@@ -221,6 +285,14 @@ def build_task(
     values = dict(fields)
     values["done"] = values.pop("status", False)
     return Task(id=task_id, title=title, description=description, line=line, **values)
+
+
+def empty_plan_hint(file: str) -> str:
+    if file.endswith(".toml"):
+        return "add [[task]] tables"
+    if file.endswith(".json"):
+        return 'add tasks to the "tasks" list'
+    return "add `## T1: Title` sections"
 
 
 def finish(
@@ -243,9 +315,7 @@ def finish(
             lines[task.id] = task.line
             unique.append(task)
     if not tasks and not problems:
-        problems.append(
-            PlanProblem(file, 0, "the plan has no tasks", "add `## T1: Title` sections")
-        )
+        problems.append(PlanProblem(file, 0, "the plan has no tasks", empty_plan_hint(file)))
     for graph_problem in check_graph(unique):
         problems.append(
             PlanProblem(
@@ -259,79 +329,97 @@ def finish(
 
 
 def parse_markdown(text: str, file: str = "PLAN.md") -> Plan:
-    """The PLAN.md format: `# Plan: title`, free text, then `## ID: title` task sections."""
+    """The PLAN.md format: `# Plan: title`, free text, then `## ID: title` task sections.
+
+    Read as if line by line, but only the lines that can change the reading (`##` lines
+    and code fences) are looked at one by one; the text between them is taken a section
+    at a time, which keeps plans of 100,000 tasks fast.
+    """
     problems: list[PlanProblem] = []
     check = TaskFields(file, problems)
-    title, goal_lines, tasks = "", [], []
-    current: dict[str, Any] | None = None
-    in_fence = False
-
-    def close_task() -> None:
-        if current is None:
-            return
-        description = "\n".join(current["body"]).strip()
-        if current["valid"]:
-            tasks.append(
-                build_task(
-                    current["id"], current["title"], current["fields"], description, current["line"]
-                )
-            )
-
-    for number, line in enumerate(text.split("\n"), start=1):
+    lines = text.split("\n")
+    headings: list[tuple[int, re.Match[str]]] = []  # (line index, match), outside fences
+    strays: list[int] = []  # `## ` lines in tasks that are not task headings
+    in_fence, fence_line = False, 0
+    index, counted = 0, 0
+    for special in SPECIAL_LINE.finditer(text):
+        index += text.count("\n", counted, special.start())
+        counted = special.start()
+        line = lines[index]
         if FENCE.match(line):
-            in_fence = not in_fence
-        heading = None if in_fence else TASK_HEADING.match(line)
+            in_fence, fence_line = not in_fence, index + 1
+        if in_fence:
+            continue
+        heading = TASK_HEADING.match(line.rstrip())
         if heading:
-            close_task()
-            task_id, task_title = heading.group(1), heading.group(2)
-            valid = check.check_id(task_id, number)
-            if valid and not task_title:
+            headings.append((index, heading))
+        elif headings and line.startswith("## "):
+            strays.append(index)
+
+    first = headings[0][0] if headings else len(lines)
+    title, index = "", 0
+    while index < first and not title and PLAN_TITLE.match(lines[index]):
+        title = PLAN_TITLE.sub("", lines[index]).strip()
+        index += 1
+    goal = "\n".join(lines[index:first]).strip()
+
+    tasks: list[Task] = []
+    next_stray = 0
+    ends = [start for start, _ in headings[1:]] + [len(lines)] * bool(headings)
+    for (start, heading), end in zip(headings, ends, strict=True):
+        number = start + 1
+        task_id, task_title = heading.group(1).rstrip(), heading.group(2)
+        valid = check.check_id(task_id, number)
+        if valid and not task_title:
+            check.problem(number, f"task {task_id} has no title", f"write `## {task_id}: Title`")
+        # Key lines right under the heading (blank lines before the first are skipped).
+        fields: dict[str, Any] = {}
+        index = start + 1
+        while index < end:
+            line = lines[index]
+            if not fields and not line.strip():
+                index += 1
+                continue
+            key_line = None if line.startswith("## ") else KEY_LINE.match(line.rstrip())
+            if not key_line:
+                break
+            key = key_line.group(1).lower()
+            if key not in KNOWN_KEYS:
+                check.unknown_key(key_line.group(1), index + 1)
+            elif key in fields:
                 check.problem(
-                    number, f"task {task_id} has no title", f"write `## {task_id}: Title`"
+                    index + 1, f"{key} given twice for task {task_id}", "keep one of them"
                 )
-            current = {
-                "id": task_id,
-                "title": task_title,
-                "fields": {},
-                "body": [],
-                "line": number,
-                "valid": valid,
-                "keys_open": True,
-            }
-            continue
-        if current is None:
-            if not in_fence and not title and not goal_lines and line.startswith("# "):
-                title = re.sub(r"^#\s+(plan\s*:\s*)?", "", line, flags=re.I).strip()
-            else:
-                goal_lines.append(line)
-            continue
-        if not in_fence and line.startswith("## "):
+            elif converted := check.convert(key, key_line.group(2), index + 1):
+                fields[converted[0]] = converted[1]
+            index += 1
+        # The rest is the description, less the stray `## ` lines (each a problem).
+        skipped = []
+        while next_stray < len(strays) and strays[next_stray] < end:
+            skipped.append(strays[next_stray])
             check.problem(
-                number, f"not a task heading: {line[:60]!r}", "task headings are `## ID: Title`"
+                strays[next_stray] + 1,
+                f"not a task heading: {lines[strays[next_stray]][:60]!r}",
+                "task headings are `## ID: Title`",
             )
-            current["keys_open"] = False
+            next_stray += 1
+        if not valid:
             continue
-        if current["keys_open"]:
-            if not line.strip() and not current["fields"]:
-                continue
-            key_line = KEY_LINE.match(line) if not in_fence else None
-            if key_line:
-                key = key_line.group(1).lower()
-                if key not in TASK_KEYS:
-                    check.unknown_key(key_line.group(1), number)
-                elif key in current["fields"]:
-                    check.problem(number, f"{key} given twice for task {current['id']}")
-                else:
-                    converted = check.convert(key, key_line.group(2), number)
-                    if converted:
-                        current["fields"][converted[0]] = converted[1]
-                continue
-            current["keys_open"] = False
-        current["body"].append(line)
-    close_task()
+        body = lines[index:end]
+        if skipped:
+            body = [line for i, line in enumerate(body, start=index) if i not in skipped]
+        description = "\n".join(body).strip()
+        tasks.append(build_task(task_id, task_title, fields, description, number))
     if in_fence:
-        problems.append(PlanProblem(file, 0, "a ``` code fence is never closed"))
-    return finish(file, title, "\n".join(goal_lines).strip(), tasks, problems)
+        problems.append(
+            PlanProblem(
+                file,
+                fence_line,
+                "this code fence is never closed",
+                "close it with another ``` or ~~~ line",
+            )
+        )
+    return finish(file, title, goal, tasks, problems)
 
 
 def toml_error_line(message: str) -> int:
@@ -344,34 +432,82 @@ def find_line(text: str, pattern: str) -> int:
     return text.count("\n", 0, match.start()) + 1 if match else 0
 
 
+TOML_TASK_TABLE = re.compile(r"^\s*\[\[\s*task\s*\]\]")
+TOML_KEY = re.compile(r"^\s*([A-Za-z0-9_\-]+)\s*=")
+
+
+def toml_task_lines(text: str) -> list[dict[str, int]]:
+    """For each `[[task]]` table in order, the line of each of its keys ('' for the header).
+
+    One pass over the text: searching for each task's `id = ...` would be quadratic, and
+    would give two tasks with the same ID the same line.
+    """
+    tables: list[dict[str, int]] = []
+    current: dict[str, int] | None = None
+    for number, line in enumerate(text.split("\n"), start=1):
+        if line.lstrip().startswith("["):
+            current = {"": number} if TOML_TASK_TABLE.match(line) else None
+            if current is not None:
+                tables.append(current)
+        elif current is not None and (key := TOML_KEY.match(line)):
+            current.setdefault(key.group(1), number)
+    return tables
+
+
 def parse_toml(text: str, file: str = "plan.toml") -> Plan:
     """plan.toml: top-level `title` and `goal`, then `[[task]]` tables with the PLAN.md keys."""
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise PlanError([PlanProblem(file, toml_error_line(str(exc)), f"TOML: {exc}")]) from None
+        raise PlanError(
+            [PlanProblem(file, toml_error_line(str(exc)), f"TOML: {exc}", "fix the TOML syntax")]
+        ) from None
+    except RecursionError:
+        raise PlanError(
+            [PlanProblem(file, 0, "TOML: nested too deeply", "is this the plan file?")]
+        ) from None
     problems: list[PlanProblem] = []
     check = TaskFields(file, problems)
     for key in data:
         if key not in ("title", "goal", "task"):
             check.problem(
-                find_line(text, rf"^\s*{re.escape(key)}\s*="),
+                find_line(text, rf"^[ \t]*{re.escape(key)}[ \t]*="),
                 f"unknown top-level key {key!r}",
                 "use title, goal and [[task]] tables",
             )
     raw_tasks = data.get("task", [])
     if not isinstance(raw_tasks, list):
         raise PlanError(
-            [PlanProblem(file, find_line(text, r"^\s*\[task\]"), "use [[task]], not [task]")]
+            [
+                PlanProblem(
+                    file,
+                    find_line(text, r"^[ \t]*\[task\]"),
+                    "task is not a list of tables",
+                    "use [[task]], not [task]",
+                )
+            ]
         )
+    tables = toml_task_lines(text)
+    if len(tables) != len(raw_tasks):  # e.g. `task = [{...}, ...]`: no [[task]] headers
+        tables = []
     tasks = []
-    for raw in raw_tasks:
+    for number, raw in enumerate(raw_tasks):
+        key_lines = tables[number] if tables else {}
+        if not isinstance(raw, dict):
+            check.problem(
+                find_line(text, r"^[ \t]*task[ \t]*="),
+                "a task is not a table",
+                "write [[task]] tables",
+            )
+            continue
         task_id = str(raw.get("id", "")).strip()
-        line = (
-            find_line(text, rf"^\s*id\s*=\s*[\"']?{re.escape(task_id)}[\"']?\s*$") if task_id else 0
-        )
+        line = key_lines.get("id", key_lines.get("", 0))
+        if not line and task_id:
+            line = find_line(
+                text, rf"^[ \t]*id[ \t]*=[ \t]*[\"']?{re.escape(task_id)}[\"']?[ \t]*$"
+            )
         if not task_id:
-            check.problem(line, "a [[task]] has no id")
+            check.problem(line, "a [[task]] has no id", 'add id = "T1"')
             continue
         if not check.check_id(task_id, line):
             continue
@@ -380,12 +516,12 @@ def parse_toml(text: str, file: str = "plan.toml") -> Plan:
             if key in ("id", "title", "description"):
                 continue
             if key not in TASK_KEYS:
-                check.unknown_key(key, line)
-            elif converted := check.convert(key, value, line):
+                check.unknown_key(key, key_lines.get(key, line), markdown=False)
+            elif converted := check.convert(key, value, key_lines.get(key, line)):
                 fields[converted[0]] = converted[1]
         title = str(raw.get("title", "")).strip()
         if not title:
-            check.problem(line, f"task {task_id} has no title")
+            check.problem(line, f"task {task_id} has no title", 'add title = "..."')
         tasks.append(
             build_task(task_id, title, fields, str(raw.get("description", "")).strip(), line)
         )
@@ -395,6 +531,47 @@ def parse_toml(text: str, file: str = "plan.toml") -> Plan:
 
 
 TASKMASTER_PRIORITY = {"high": 2, "medium": 1, "low": 0}
+JSON_ID = re.compile(r'"id"\s*:\s*("(?:[^"\\\n]|\\.)*"|[^\s,}\]]+)')
+
+
+class JsonIdLines:
+    """Finds the line of each task's `"id": ...` by walking the ids in document order.
+
+    Searching the whole text for each id would be quadratic, and would give task 2 the
+    line of the first `"id": 2`, which is often a subtask of task 1.
+    """
+
+    def __init__(self, text: str) -> None:
+        self.found: list[tuple[str, int]] = []
+        line, last = 1, 0
+        for match in JSON_ID.finditer(text):
+            line += text.count("\n", last, match.start())
+            last = match.start()
+            try:
+                self.found.append((str(json.loads(match.group(1))), line))
+            except ValueError:
+                continue
+        self.cursor = 0
+
+    def next(self, task_id: str) -> int:
+        """The line of the next `"id"` whose value is `task_id`; 0 when there is none."""
+        for index in range(self.cursor, len(self.found)):
+            if self.found[index][0] == task_id:
+                self.cursor = index + 1
+                return self.found[index][1]
+        return 0
+
+
+def json_list(
+    raw: dict[str, Any], key: str, owner: str, line: int, problems: list[PlanProblem], file: str
+) -> list[Any]:
+    value = raw.get(key) or []
+    if isinstance(value, list):
+        return value
+    problems.append(
+        PlanProblem(file, line, f'"{key}" of {owner} is not a list', f'write "{key}": [...]')
+    )
+    return []
 
 
 def parse_tasks_json(text: str, file: str = "tasks.json") -> Plan:
@@ -402,7 +579,13 @@ def parse_tasks_json(text: str, file: str = "tasks.json") -> Plan:
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise PlanError([PlanProblem(file, exc.lineno, f"JSON: {exc.msg}")]) from None
+        raise PlanError(
+            [PlanProblem(file, exc.lineno, f"JSON: {exc.msg}", "fix the JSON syntax")]
+        ) from None
+    except RecursionError:
+        raise PlanError(
+            [PlanProblem(file, 0, "JSON: nested too deeply", "is this the plan file?")]
+        ) from None
     if isinstance(data, dict) and isinstance(data.get("tasks"), list):
         raw_tasks = data["tasks"]
     elif isinstance(data, dict) and data:
@@ -424,25 +607,46 @@ def parse_tasks_json(text: str, file: str = "tasks.json") -> Plan:
     problems: list[PlanProblem] = []
     check = TaskFields(file, problems)
     tasks: list[Task] = []
+    id_lines = JsonIdLines(text)
     for raw in raw_tasks:
         if not isinstance(raw, dict) or "id" not in raw:
-            problems.append(PlanProblem(file, 0, "a task is not an object with an id"))
+            problems.append(
+                PlanProblem(file, 0, "a task is not an object with an id", 'give it "id": 1')
+            )
             continue
         parent_id = str(raw["id"])
-        line = find_line(text, rf"\"id\"\s*:\s*\"?{re.escape(parent_id)}\"?\s*[,}}]")
-        parent_deps = tuple(str(d) for d in raw.get("dependencies", []) or [])
+        # The ids appear in the text in the order of the object's keys.
+        line, sub_lines = 0, []
+        for key in raw:
+            if key == "id":
+                line = id_lines.next(parent_id)
+            elif key == "subtasks" and isinstance(raw[key], list):
+                sub_lines = [
+                    id_lines.next(str(sub["id"])) if isinstance(sub, dict) and "id" in sub else 0
+                    for sub in raw[key]
+                ]
+        subtasks = json_list(raw, "subtasks", f"task {parent_id}", line, problems, file)
+        parent_deps = tuple(
+            str(d)
+            for d in json_list(raw, "dependencies", f"task {parent_id}", line, problems, file)
+        )
         sub_ids = []
-        for sub in raw.get("subtasks", []) or []:
+        for sub, sub_line in zip(subtasks, sub_lines or [0] * len(subtasks), strict=True):
             if not isinstance(sub, dict) or "id" not in sub:
-                problems.append(PlanProblem(file, line, f"a subtask of {parent_id} has no id"))
+                problems.append(
+                    PlanProblem(
+                        file, line, f"a subtask of {parent_id} has no id", 'give it "id": 1'
+                    )
+                )
                 continue
             sub_id = f"{parent_id}.{sub['id']}"
             sub_ids.append(sub_id)
+            sub_deps = json_list(sub, "dependencies", f"subtask {sub_id}", sub_line, problems, file)
             deps = tuple(
                 f"{parent_id}.{d}" if isinstance(d, int) or "." not in str(d) else str(d)
-                for d in sub.get("dependencies", []) or []
+                for d in sub_deps
             )
-            tasks.append(taskmaster_task(check, sub, sub_id, parent_deps + deps, line))
+            tasks.append(taskmaster_task(check, sub, sub_id, parent_deps + deps, sub_line or line))
         tasks.append(taskmaster_task(check, raw, parent_id, parent_deps + tuple(sub_ids), line))
     title = (
         data.get("meta", {}).get("projectName", "") if isinstance(data.get("meta"), dict) else ""
