@@ -18,6 +18,7 @@ from orchestrator_tui.core.session import LockInfo, lock_path, read_lock
 from orchestrator_tui.core.store import latest_run_id, runs_dir
 from orchestrator_tui.ui.app import create_app, run_app
 from orchestrator_tui.ui.screens.approval import ApprovalScreen
+from orchestrator_tui.ui.screens.document import DocumentScreen
 from orchestrator_tui.ui.screens.quit_confirm import QuitScreen
 
 PLAN = """\
@@ -190,3 +191,19 @@ async def test_a_failing_task_is_shown_and_retry_reaches_the_engine(tmp_path: Pa
             await pilot.press("y")
         await wait_until(pilot, lambda: not app.is_running, timeout=20)
     app.shutdown_engine()
+
+
+@run_async
+async def test_a_finished_run_shows_its_summary(tmp_path: Path) -> None:
+    root = workspace(tmp_path)
+    app = create_app(options_for(root, approve=frozenset(StageName)), animations=False)
+    app.handle.open()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_until(pilot, lambda: app.state.outcome == "complete", timeout=60)
+        await wait_until(pilot, lambda: isinstance(app.screen, DocumentScreen), timeout=5)
+        assert "summary" in app.screen.title_text
+        assert app.screen.markdown == (runs_dir(root) / app.state.run_id / "summary.md").read_text()
+        await pilot.press("escape", "q")
+        await wait_until(pilot, lambda: not app.is_running, timeout=20)
+    app.shutdown_engine()
+    assert app.exit_code() == 0

@@ -23,6 +23,7 @@ from app_support import (
 from orchestrator_tui.core import events as ev
 from orchestrator_tui.ui.app import feed
 from orchestrator_tui.ui.screens.approval import ApprovalScreen
+from orchestrator_tui.ui.widgets.agent_logs import NOTE_DELAY
 
 
 def prepared(events: list[ev.EventBase], select: str = "", modal: bool = False) -> Callable:
@@ -38,7 +39,7 @@ def prepared(events: list[ev.EventBase], select: str = "", modal: bool = False) 
             await wait_until(pilot, lambda: isinstance(app.screen, ApprovalScreen))
         if select:
             app.run_screen.tasks.select(select)
-        await pilot.pause()
+        await pilot.pause(NOTE_DELAY + 0.05)  # the notes that end a task's output are due
         app.run_screen.logs.flush()
         app.clear_notifications()  # toasts time out: not part of a stable picture
         await pilot.pause()

@@ -210,6 +210,7 @@ class OrchestratorApp(RunActions, App[None]):
             case ev.RunFinished():
                 severity = "information" if event.outcome == "complete" else "error"
                 self.say(f"run {event.outcome}: {event.reason}", severity=severity, timeout=30)
+                self.show_summary()
 
     def show_summary(self) -> None:
         """The complete stage's summary.md, when the run wrote one."""

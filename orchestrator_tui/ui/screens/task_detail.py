@@ -75,7 +75,9 @@ class TaskDetailScreen(Screen[None]):
             with TabPane("Log", id="log"):
                 yield Log(id="log-text", highlight=False)
             with TabPane("Diff", id="diff"):
-                yield RichLog(id="diff-text", wrap=False, markup=False, highlight=False)
+                yield RichLog(
+                    id="diff-text", wrap=False, markup=False, highlight=False, auto_scroll=False
+                )
         yield Footer()
 
     def on_mount(self) -> None:
@@ -124,9 +126,7 @@ class TaskDetailScreen(Screen[None]):
             rows.append(("merged as", task.commit))
         if task.conflict_files:
             rows.append(("conflicts", ", ".join(task.conflict_files)))
-        table = "| | |\n|---|---|\n" + "\n".join(
-            f"| {escape_md(k)} | {escape_md(v)} |" for k, v in rows
-        )
+        table = "\n".join(f"- **{escape_md(k)}**: {escape_md(v)}" for k, v in rows)
         description = (definition.description if definition else "") or "(no description)"
         parts = [f"## {escape_md(task.title or task.id)}", table, "### Description", description]
         if definition and definition.run:

@@ -10,6 +10,7 @@ task's log file; a pane opened on a task with no buffer yet starts from that fil
 
 from __future__ import annotations
 
+import time
 from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -26,6 +27,9 @@ from .log_view import LogView
 
 BUFFER_LINES = 2_000
 FLUSH_SECONDS = 0.1
+# The engine batches output for up to 50 ms, but says at once that a task ended: a note
+# such as "── ✗ failed: exit 1" waits this long so that it follows the task's last lines.
+NOTE_DELAY = 0.15
 MAX_TABS = 12
 TAIL_BYTES = 256 * 1024
 
@@ -37,6 +41,7 @@ class Pane:
     lines: deque[str] = field(default_factory=lambda: deque(maxlen=BUFFER_LINES))
     total: int = 0  # lines ever added (the buffer keeps the last BUFFER_LINES)
     fresh: bool = False  # lines added since the view last heard of them
+    notes: list[tuple[float, str]] = field(default_factory=list)  # (due, line)
 
 
 class AgentLogPanes(Vertical):
@@ -94,7 +99,7 @@ class AgentLogPanes(Vertical):
         if task_id not in self.panes:
             return
         if note:
-            self.append(task_id, [f"── {note}"])
+            self.panes[task_id].notes.append((time.monotonic() + NOTE_DELAY, f"── {note}"))
         if self.panes[task_id].status != status:
             self.panes[task_id].status = status
             self.draw_tabs()
@@ -125,7 +130,12 @@ class AgentLogPanes(Vertical):
     # ---- drawing -------------------------------------------------------------------------
 
     def flush(self) -> None:
-        """Tell the view on screen that its buffer grew (at most every FLUSH_SECONDS)."""
+        """Add the notes that are due; tell the view on screen that its buffer grew (at
+        most every FLUSH_SECONDS)."""
+        now = time.monotonic()
+        for task_id, pane in list(self.panes.items()):
+            while pane.notes and pane.notes[0][0] <= now:
+                self.append(task_id, [pane.notes.pop(0)[1]])
         pane = self.panes.get(self.active or "")
         if pane is not None and pane.fresh:
             pane.fresh = False
