@@ -368,3 +368,26 @@ async def test_small_and_large_terminals_keep_working(tmp_path: Path, size) -> N
         await pilot.pause()
         assert app.run_screen.tasks.order[0] == "T1"
     assert engine.submitted() == [("retry", "T4", "", "app")]
+
+
+@run_async
+async def test_a_gate_never_covers_the_quit_dialog(tmp_path: Path) -> None:
+    running = [e for e in mid_implement() if not isinstance(e, ev.TaskOutput)]
+    app, engine = fake_app(tmp_path / "ws", start_engine=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        events = stamped(running)
+        feed(app, events)
+        await wait_until(pilot, lambda: app.state.last_seq == events[-1].seq)
+        app.push_screen(QuitScreen(2))
+        await pilot.pause()
+        feed(
+            app,
+            [ev.GateOpened(stage=StageName.IMPLEMENT, summary="6 done", seq=events[-1].seq + 1)],
+        )
+        await wait_until(pilot, lambda: app.state.gate is not None)
+        await pilot.pause()
+        assert isinstance(app.screen, QuitScreen), "the approval must wait for the answer"
+        await pilot.press("n")
+        await wait_until(pilot, lambda: isinstance(app.screen, ApprovalScreen))
+        assert app.screen.stage == StageName.IMPLEMENT
+    assert engine.submitted() == []

@@ -41,6 +41,7 @@ class RunActions:
             return
         screen = ApprovalScreen(gate.stage, gate_markdown(self.state, gate.stage), gate.failed)
         self.gate_screen = screen
+        self.gate_unseen = False
         self.push_screen(screen, self.gate_decided)
 
     def gate_decided(self: OrchestratorApp, decision: str | None) -> None:

@@ -97,6 +97,7 @@ class OrchestratorApp(RunActions, App[None]):
         self.engine_failure = ""
         self.gate_screen: ApprovalScreen | None = None
         self.follow_timer: Timer | None = None
+        self.gate_unseen = False  # a gate opened that the approval modal has not shown
         self.quitting = False
 
     # ---- start ------------------------------------------------------------------------
@@ -126,7 +127,9 @@ class OrchestratorApp(RunActions, App[None]):
             )
         if not self.state.tasks:
             self.load_preview()
+        self.gate_unseen = self.state.gate is not None  # a resumed run waiting at a gate
         self.redraw()
+        self.call_after_refresh(self.show_waiting_gate)
         self.run_screen.set_interval(1.0, self.redraw)  # stops with the screen
         if self.start_engine:
             self.engine_thread = EngineThread(self, engine)
@@ -186,7 +189,8 @@ class OrchestratorApp(RunActions, App[None]):
                     self.bell()
                 # After the queue drains: a gate that a later event already closed (a
                 # replay, an approval from the CLI) never flashes a modal.
-                self.call_after_refresh(self.open_gate)
+                self.gate_unseen = True
+                self.call_after_refresh(self.show_waiting_gate)
             case ev.GateDecided():
                 if self.gate_screen is not None and self.gate_screen.stage == event.stage:
                     self.gate_screen.dismiss(None)
@@ -211,6 +215,21 @@ class OrchestratorApp(RunActions, App[None]):
                 severity = "information" if event.outcome == "complete" else "error"
                 self.say(f"run {event.outcome}: {event.reason}", severity=severity, timeout=30)
                 self.show_summary()
+
+    def show_waiting_gate(self) -> None:
+        """Open the approval modal for a gate not shown yet — over the run screen only: it
+        must not cover a dialog the user is answering (quit, feedback) or reading."""
+        if not self.gate_unseen or self.state.gate is None:
+            return
+        if self.screen is not self.run_screen:
+            stage = self.state.gate.stage
+            self.say(f"{stage.title} waits for approval: press a on the board.", timeout=6)
+            return
+        self.gate_unseen = False
+        self.open_gate()
+
+    def on_run_screen_resumed(self, message: RunScreen.Resumed) -> None:
+        self.show_waiting_gate()
 
     def show_summary(self) -> None:
         """The complete stage's summary.md, when the run wrote one."""
@@ -309,7 +328,7 @@ class OrchestratorApp(RunActions, App[None]):
         task = self.state.tasks.get(task_id)
         logs = self.run_screen.logs
         if self.selected_task == task_id and (task_id in logs.panes or (task and task.started_at)):
-            logs.show(task_id)
+            logs.show(task_id, task.status if task else None)
 
     def on_task_table_task_chosen(self, message: TaskTable.TaskChosen) -> None:
         self.open_detail(message.task_id, "overview")

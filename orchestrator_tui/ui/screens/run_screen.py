@@ -12,6 +12,7 @@ from pathlib import Path
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Container
+from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Footer
 
@@ -44,6 +45,9 @@ class RunScreen(Screen[None]):
         Binding("q", "app.request_quit", "Quit"),
     ]
 
+    class Resumed(Message):
+        """The run screen is on top again (a dialog or another screen closed)."""
+
     def __init__(self, log_file: Callable[[str], Path | None]) -> None:
         super().__init__()
         # Kept, not queried: the app may draw while the screen is being torn down.
@@ -61,6 +65,9 @@ class RunScreen(Screen[None]):
             yield self.tasks
             yield self.logs
         yield Footer()
+
+    def on_screen_resume(self) -> None:
+        self.post_message(RunScreen.Resumed())
 
     def on_mount(self) -> None:
         self.tasks.border_title = "Tasks"

@@ -104,9 +104,11 @@ class AgentLogPanes(Vertical):
             self.panes[task_id].status = status
             self.draw_tabs()
 
-    def show(self, task_id: str) -> None:
+    def show(self, task_id: str, status: TaskStatus | None = None) -> None:
         """Show the task's pane (loading the tail of its log file when it has none)."""
         pane = self.pane(task_id)
+        if status is not None:
+            pane.status = status
         if not pane.lines:
             tail = self.read_tail(task_id)
             pane.lines.extend(tail)
