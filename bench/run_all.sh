@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Run every benchmark once, side by side in one session, and write bench/RESULTS.md:
+# one table (figure, goal, measured, machine, when) plus each benchmark's own output.
+# Usage: bash bench/run_all.sh   (from the repo, with the project installed in .venv or on PATH)
+set -uo pipefail
+cd "$(dirname "$0")/.."
+PY=${PYTHON:-$( [ -x .venv/bin/python ] && echo .venv/bin/python || echo python3 )}
+OUT=bench/out
+mkdir -p "$OUT"
+for bench in plan_parse schedule overhead analyze watch_latency ui_flood; do
+  echo "== $bench" >&2
+  timeout 1800 "$PY" "bench/$bench.py" > "$OUT/$bench.txt" 2>&1 || echo "(exit $?)" >> "$OUT/$bench.txt"
+done
+"$PY" bench/results.py "$OUT" > bench/RESULTS.md
+echo "wrote bench/RESULTS.md" >&2
