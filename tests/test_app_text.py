@@ -12,7 +12,7 @@ from orchestrator_tui.core import events as ev
 from orchestrator_tui.core.models import StageName, Task, TaskStatus
 from orchestrator_tui.core.state import RunState, TaskState, replay
 from orchestrator_tui.ui.diff import task_branch, task_diff
-from orchestrator_tui.ui.evidence import evidence_markdown, gate_markdown
+from orchestrator_tui.ui.evidence import evidence_markdown, gate_markdown, keep_line_breaks
 from orchestrator_tui.ui.sanitize import line_kind, strip_escapes
 from orchestrator_tui.ui.view import DagLayout, fmt_cost, fmt_duration, fmt_tokens, shorten
 
@@ -200,3 +200,10 @@ def test_state_is_the_core_fold() -> None:
     from orchestrator_tui.ui import orchestrator_app
 
     assert orchestrator_app.RunState is RunState
+
+
+def test_details_keep_their_lines_but_not_inside_blocks() -> None:
+    text = "Critical path: A → B\nRuns first: A\n\n- wave 1\n- wave 2\n```\nx = 1\ny = 2\n```"
+    assert keep_line_breaks(text) == (
+        "Critical path: A → B  \nRuns first: A\n\n- wave 1\n- wave 2\n```\nx = 1\ny = 2\n```"
+    )

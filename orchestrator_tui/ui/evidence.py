@@ -10,6 +10,7 @@ so a new stage's evidence still shows.
 from __future__ import annotations
 
 import json
+import re
 from collections import Counter
 from collections.abc import Mapping
 from typing import Any
@@ -36,7 +37,7 @@ def gate_markdown(state: RunState, stage: StageName) -> str:
     if blockers:
         parts.append("### Blockers\n" + "\n".join(f"- {escape_md(b)}" for b in blockers))
     if stage_state.details:
-        parts.append(stage_state.details)
+        parts.append(keep_line_breaks(stage_state.details))
     evidence = evidence_markdown(stage, stage_state.evidence, compact=bool(stage_state.details))
     if evidence:
         parts.append(evidence)
@@ -170,6 +171,27 @@ def tests_section(evidence: Mapping[str, Any]) -> str:
     elif is_int(failures):
         lines.append(f"{failures} failures")
     return "\n".join(lines) if len(lines) > 1 else ""
+
+
+BLOCK_START = re.compile(r"^\s*([-*+>|#]|\d+[.)]\s|```|~~~|$)")
+
+
+def keep_line_breaks(markdown: str) -> str:
+    """Runners write their details line by line; in Markdown two plain lines in a row
+    would run together, so each such line ends in a hard break (code blocks, lists,
+    tables and headings are left alone)."""
+    lines = markdown.split("\n")
+    out: list[str] = []
+    fenced = False
+    for number, line in enumerate(lines):
+        if line.lstrip().startswith(("```", "~~~")):
+            fenced = not fenced
+        following = lines[number + 1] if number + 1 < len(lines) else ""
+        plain = not fenced and not BLOCK_START.match(line)
+        if plain and following.strip() and not BLOCK_START.match(following):
+            line += "  "
+        out.append(line)
+    return "\n".join(out)
 
 
 def is_int(value: Any) -> bool:

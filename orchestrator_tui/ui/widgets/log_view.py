@@ -37,7 +37,7 @@ class LogView(ScrollView, can_focus=True):
         self.lines, self.total = lines, total
         self.strips.clear()
         self.fit()
-        self.scroll_end(animate=False, immediate=True, x_axis=False)
+        self.scroll_end(animate=False, x_axis=False)  # after the new size is laid out
         self.refresh()
 
     def lines_added(self, total: int) -> None:
@@ -46,7 +46,7 @@ class LogView(ScrollView, can_focus=True):
         self.total = total
         self.fit()
         if following:
-            self.scroll_end(animate=False, immediate=True, x_axis=False)
+            self.scroll_end(animate=False, x_axis=False)  # after the new size is laid out
         self.refresh()
 
     def fit(self) -> None:

@@ -181,7 +181,7 @@ class TaskTable(ScrollView, can_focus=True):
         self.order, self.widths = order, widths
         self.rendered = {task_id: self.cells_of(task_id) for task_id in order}
         self.strips.clear()
-        self.virtual_size = Size(self.size.width, len(order) + 1)
+        self.virtual_size = Size(1, len(order) + 1)  # columns fit the width: no sideways scroll
         if selected in order:
             self.cursor_row = order.index(selected)
         elif self.cursor_row >= len(order):
