@@ -10,6 +10,9 @@ import time
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from pathlib import Path
 
+from textual.message import Message
+from textual.notifications import Notify
+
 from orchestrator_tui.core import events as ev
 from orchestrator_tui.core.config import Config, config_from_dict
 from orchestrator_tui.core.events import EventSink
@@ -19,6 +22,7 @@ from orchestrator_tui.core.session import submit
 from orchestrator_tui.core.state import RunState, apply
 from orchestrator_tui.core.store import RunFiles
 from orchestrator_tui.ui.app import OrchestratorApp, create_app
+from orchestrator_tui.ui.sink import EngineSink
 
 T0 = 1_700_000_000.0
 NOW = T0 + 95.0  # the frozen clock of every picture
@@ -162,6 +166,44 @@ async def wait_until(pilot: object, test: Callable[[], bool], timeout: float = 5
         if time.monotonic() > deadline:
             raise AssertionError("condition not reached in time")
         await pilot.pause(0.02)  # type: ignore[attr-defined]
+
+
+# ---- Pilot helpers -------------------------------------------------------------------------
+
+
+class Messages:
+    """A message_hook that keeps what the app received."""
+
+    def __init__(self) -> None:
+        self.seen: list[Message] = []
+
+    def __call__(self, message: Message) -> None:
+        self.seen.append(message)
+
+    def notes(self) -> list[tuple[str, str]]:
+        return [
+            (m.notification.severity, m.notification.message)
+            for m in self.seen
+            if isinstance(m, Notify)
+        ]
+
+    def events(self) -> list[ev.EventBase]:
+        return [m.event for m in self.seen if isinstance(m, EngineSink.Event)]
+
+
+def emit_all(events: list[ev.EventBase]) -> Callable[[FakeEngine], None]:
+    def script(engine: FakeEngine) -> None:
+        for event in events:
+            engine.emit(event)
+
+    return script
+
+
+async def select(pilot: object, app: OrchestratorApp, task_id: str) -> None:
+    await wait_until(pilot, lambda: task_id in app.run_screen.tasks.order)
+    app.run_screen.tasks.select(task_id)
+    await pilot.pause()
+    assert app.selected_task == task_id
 
 
 # ---- recorded runs ---------------------------------------------------------------------------

@@ -4,63 +4,29 @@ engine answered."""
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 
-import pytest
 from app_support import (
     NOW,
     T0,
-    FakeEngine,
+    Messages,
     at_parallel_gate,
+    emit_all,
     fake_app,
     inbox_commands,
     mid_implement,
     run_async,
+    select,
     stamped,
     wait_until,
 )
-from textual.message import Message
-from textual.notifications import Notify
 
 from orchestrator_tui.core import events as ev
 from orchestrator_tui.core.models import StageName, TaskStatus
 from orchestrator_tui.ui.app import feed
 from orchestrator_tui.ui.screens.approval import ApprovalScreen
 from orchestrator_tui.ui.screens.feedback import FeedbackScreen
-from orchestrator_tui.ui.screens.help import HelpScreen
-from orchestrator_tui.ui.screens.quit_confirm import QuitScreen
 from orchestrator_tui.ui.screens.run_screen import RunScreen
-from orchestrator_tui.ui.screens.task_detail import TaskDetailScreen
-from orchestrator_tui.ui.sink import EngineSink
-
-
-class Messages:
-    """A message_hook that keeps what the app received."""
-
-    def __init__(self) -> None:
-        self.seen: list[Message] = []
-
-    def __call__(self, message: Message) -> None:
-        self.seen.append(message)
-
-    def notes(self) -> list[tuple[str, str]]:
-        return [
-            (m.notification.severity, m.notification.message)
-            for m in self.seen
-            if isinstance(m, Notify)
-        ]
-
-    def events(self) -> list[ev.EventBase]:
-        return [m.event for m in self.seen if isinstance(m, EngineSink.Event)]
-
-
-def emit_all(events: list[ev.EventBase]):
-    def script(engine: FakeEngine) -> None:
-        for event in events:
-            engine.emit(event)
-
-    return script
 
 
 @run_async
@@ -140,13 +106,6 @@ async def test_no_gate_means_approve_is_refused_locally(tmp_path: Path) -> None:
         assert isinstance(app.screen, RunScreen)
     assert engine.submitted() == []
     assert ("warning", "Nothing waits for approval.") in hook.notes()
-
-
-async def select(pilot, app, task_id: str) -> None:
-    await wait_until(pilot, lambda: task_id in app.run_screen.tasks.order)
-    app.run_screen.tasks.select(task_id)
-    await pilot.pause()
-    assert app.selected_task == task_id
 
 
 @run_async
@@ -247,147 +206,3 @@ async def test_engine_answers_become_notifications(tmp_path: Path) -> None:
     assert ("information", "paused: no new stage or task starts") in notes
     assert ("information", "PLAN.md reloaded: added T8; removed T5; changed T6") in notes
     assert ("information", "CLAUDE.md reloaded; changed: Stage 4: Implement") in notes
-
-
-@run_async
-async def test_quit_with_running_agents_asks_first(tmp_path: Path) -> None:
-    running = [e for e in mid_implement() if not isinstance(e, ev.TaskOutput)]
-    app, engine = fake_app(tmp_path / "ws", emit_all(running))
-    async with app.run_test(size=(120, 40)) as pilot:
-        await wait_until(
-            pilot,
-            lambda: (
-                app.state.tasks.get("T3") is not None
-                and app.state.tasks["T3"].status == TaskStatus.RUNNING
-            ),
-        )
-        while isinstance(app.screen, ApprovalScreen):
-            await pilot.press("escape")
-        await pilot.press("q")
-        assert isinstance(app.screen, QuitScreen)
-        await pilot.press("n")  # keep going
-        assert isinstance(app.screen, RunScreen)
-        assert ("stop",) not in engine.calls
-        await pilot.press("q")
-        await pilot.press("y")
-        await wait_until(pilot, lambda: not app.is_running, timeout=5)
-    assert ("stop",) in engine.calls
-    app.shutdown_engine()
-    assert app.exit_code() == 130  # stopped, resumable
-
-
-@run_async
-async def test_quit_when_idle_does_not_ask(tmp_path: Path) -> None:
-    app, engine = fake_app(tmp_path / "ws", emit_all(stamped(at_parallel_gate())[:3]))
-    async with app.run_test(size=(80, 24)) as pilot:
-        await wait_until(pilot, lambda: app.state.run_id != "")
-        await pilot.press("q")
-        await wait_until(pilot, lambda: not app.is_running)
-    assert ("stop",) in engine.calls
-
-
-@run_async
-async def test_an_engine_that_dies_leaves_the_app_up(tmp_path: Path) -> None:
-    def crash(engine: FakeEngine) -> None:
-        engine.emit(ev.RunStarted(run_id="r1", workspace=str(tmp_path), at=T0))
-        raise RuntimeError("disk on fire")
-
-    app, _engine = fake_app(tmp_path / "ws", crash, hold=False)
-    hook = Messages()
-    async with app.run_test(size=(120, 40), message_hook=hook) as pilot:
-        await wait_until(pilot, lambda: bool(app.engine_failure))
-        assert app.is_running
-        banner = str(app.run_screen.query_one("#alerts").render())
-        assert "RuntimeError: disk on fire" in banner
-        assert any("disk on fire" in text for _sev, text in hook.notes())
-        await pilot.press("p")  # nothing can take it: said so, not sent
-        await pilot.pause()
-        assert any("engine has stopped" in text for _sev, text in hook.notes())
-        await pilot.press("q")
-        await wait_until(pilot, lambda: not app.is_running)
-    assert app.exit_code() == 1
-
-
-@run_async
-async def test_enter_opens_the_task_detail_and_d_the_diff(tmp_path: Path) -> None:
-    workspace = tmp_path / "ws"
-    app, _engine = fake_app(workspace, start_engine=False)
-    log = workspace / ".orchestrator" / "runs" / "20231114-221320-ab12" / "logs" / "T2.log"
-    log.parent.mkdir(parents=True)
-    log.write_text("first line\n\x1b]0;evil title\x07second \x1b[2Jline\n")
-    async with app.run_test(size=(120, 40)) as pilot:
-        feed(app, stamped(mid_implement()))
-        await select(pilot, app, "T2")
-        await pilot.press("enter")
-        assert isinstance(app.screen, TaskDetailScreen)
-        overview = app.screen.overview()
-        assert "src/api/users.py" in overview and "T1" in overview
-        lines = app.screen.log_lines()
-        assert lines[1:] == ["first line", "second line"]
-        await pilot.press("escape", "d")
-        assert isinstance(app.screen, TaskDetailScreen)
-        await wait_until(
-            pilot,
-            lambda: (
-                "no diff available"
-                in " ".join(strip.text for strip in app.screen.query_one("#diff-text").lines)
-            ),
-        )
-        await pilot.press("escape", "question_mark")
-        assert isinstance(app.screen, HelpScreen)
-
-
-@run_async
-async def test_palette_offers_the_same_actions(tmp_path: Path) -> None:
-    app, engine = fake_app(tmp_path / "ws", start_engine=False)
-    async with app.run_test(size=(120, 40)) as pilot:
-        feed(app, stamped(mid_implement()))
-        await pilot.pause()
-        await pilot.press("ctrl+p")
-        await pilot.press(*"pause or resume")
-        await asyncio.sleep(0.3)  # the palette searches in the background
-        await pilot.press("enter")
-        await wait_until(pilot, lambda: bool(engine.submitted()))
-    assert engine.submitted() == [("pause", "", "", "app")]
-
-
-@pytest.mark.parametrize("size", [(40, 10), (80, 24), (120, 40)])
-@run_async
-async def test_small_and_large_terminals_keep_working(tmp_path: Path, size) -> None:
-    app, engine = fake_app(tmp_path / "ws", start_engine=False)
-    async with app.run_test(size=size) as pilot:
-        feed(app, stamped(mid_implement()))
-        await pilot.pause()
-        app.run_screen.logs.flush()
-        await pilot.pause()
-        await select(pilot, app, "T4")
-        await pilot.press("R")
-        await pilot.resize_terminal(40, 10)
-        await pilot.pause()
-        await pilot.resize_terminal(*size)
-        await pilot.pause()
-        assert app.run_screen.tasks.order[0] == "T1"
-    assert engine.submitted() == [("retry", "T4", "", "app")]
-
-
-@run_async
-async def test_a_gate_never_covers_the_quit_dialog(tmp_path: Path) -> None:
-    running = [e for e in mid_implement() if not isinstance(e, ev.TaskOutput)]
-    app, engine = fake_app(tmp_path / "ws", start_engine=False)
-    async with app.run_test(size=(120, 40)) as pilot:
-        events = stamped(running)
-        feed(app, events)
-        await wait_until(pilot, lambda: app.state.last_seq == events[-1].seq)
-        app.push_screen(QuitScreen(2))
-        await pilot.pause()
-        feed(
-            app,
-            [ev.GateOpened(stage=StageName.IMPLEMENT, summary="6 done", seq=events[-1].seq + 1)],
-        )
-        await wait_until(pilot, lambda: app.state.gate is not None)
-        await pilot.pause()
-        assert isinstance(app.screen, QuitScreen), "the approval must wait for the answer"
-        await pilot.press("n")
-        await wait_until(pilot, lambda: isinstance(app.screen, ApprovalScreen))
-        assert app.screen.stage == StageName.IMPLEMENT
-    assert engine.submitted() == []

@@ -135,6 +135,12 @@ class OrchestratorApp(RunActions, App[None]):
             self.engine_thread = EngineThread(self, engine)
             self.engine_thread.start()
 
+    def on_unmount(self) -> None:
+        """However the app ends (a quit, an error, a test), the engine is told to stop —
+        resumably; `run_app` then waits for it."""
+        if self.engine_thread is not None and self.engine_thread.alive:
+            self.handle.stop()
+
     def load_preview(self) -> None:
         """Before the parallel stage freezes the plan, show PLAN.md as it stands."""
         try:
