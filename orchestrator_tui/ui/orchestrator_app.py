@@ -90,7 +90,7 @@ class OrchestratorApp(RunActions, App[None]):
         self.engine_thread: EngineThread | None = None
         self.run_screen = RunScreen(self.log_file)
         self.state = RunState()
-        self.layout = DagLayout()
+        self.dag_layout = DagLayout()
         self.definitions: dict[str, Task] = {}
         self.preview_tasks: dict[str, TaskState] = {}
         self.preview_error = ""
@@ -120,9 +120,11 @@ class OrchestratorApp(RunActions, App[None]):
         if engine.plan is not None:
             self.definitions = {t.id: t for t in engine.plan.tasks}
         if self.definitions:
-            self.layout = DagLayout.from_tasks(list(self.definitions.values()), self.state.tasks)
+            self.dag_layout = DagLayout.from_tasks(
+                list(self.definitions.values()), self.state.tasks
+            )
         else:
-            self.layout = DagLayout.from_waves(
+            self.dag_layout = DagLayout.from_waves(
                 self.state.tasks, self.state.waves, self.state.critical_path
             )
         if not self.state.tasks:
@@ -153,7 +155,7 @@ class OrchestratorApp(RunActions, App[None]):
             return
         self.definitions = {t.id: t for t in plan.tasks}
         self.preview_tasks = {t.id: task_state(t) for t in plan.tasks}
-        self.layout = DagLayout.from_tasks(plan.tasks)
+        self.dag_layout = DagLayout.from_tasks(plan.tasks)
 
     # ---- events -----------------------------------------------------------------------
 
@@ -181,7 +183,7 @@ class OrchestratorApp(RunActions, App[None]):
                     self.say(f"{event.task} failed: {event.reason}", severity="error")
             case ev.PlanFrozen():
                 self.definitions = {t.id: t for t in event.tasks}
-                self.layout = DagLayout.from_waves(
+                self.dag_layout = DagLayout.from_waves(
                     self.state.tasks, event.waves, event.critical_path
                 )
                 self.preview_tasks, self.preview_error = {}, ""
@@ -260,7 +262,7 @@ class OrchestratorApp(RunActions, App[None]):
         self.preview_tasks, self.preview_error = {}, ""
         if event.tasks:
             self.definitions = {t.id: t for t in event.tasks}
-            self.layout = DagLayout.from_tasks(event.tasks, self.state.tasks)
+            self.dag_layout = DagLayout.from_tasks(event.tasks, self.state.tasks)
         changes = [
             f"{label} {', '.join(ids)}"
             for label, ids in (
@@ -303,7 +305,7 @@ class OrchestratorApp(RunActions, App[None]):
         self.run_screen.draw(
             self.state,
             tasks,
-            self.layout,
+            self.dag_layout,
             self.clock(),
             self.alerts(),
             note,

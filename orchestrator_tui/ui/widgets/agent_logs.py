@@ -18,7 +18,6 @@ from pathlib import Path
 
 from textual.app import ComposeResult
 from textual.containers import Vertical
-from textual.message import Message
 
 from ...core.models import TaskStatus
 from ..sanitize import strip_escapes
@@ -47,13 +46,6 @@ class Pane:
 class AgentLogPanes(Vertical):
     """A strip of task tabs over one LogView. `log_file(task_id)` finds the full log of a
     task that has no buffer yet (resumed runs, tasks that ran before the app opened)."""
-
-    class PaneShown(Message):
-        """The log pane now shows this task (a tab click or a follow)."""
-
-        def __init__(self, task_id: str) -> None:
-            super().__init__()
-            self.task_id = task_id
 
     def __init__(
         self, log_file: Callable[[str], Path | None] = lambda _task: None, *, id: str | None = None
@@ -120,7 +112,6 @@ class AgentLogPanes(Vertical):
         self.view.show_lines(pane.lines, pane.total)
         self.draw_tabs()
         self.border_title = f"Agent output · {task_id}"
-        self.post_message(AgentLogPanes.PaneShown(task_id))
 
     def cycle(self, step: int) -> None:
         if not self.panes:
