@@ -270,7 +270,7 @@ def mid_implement() -> list[ev.EventBase]:
         ev.GateDecided(stage=StageName.PARALLEL, decision="approve", by="app", at=T0 + 20),
         ev.StageStarted(stage=StageName.IMPLEMENT, at=T0 + 21),
         ev.TaskStarted(task="T1", agent="claude", at=T0 + 21),
-        output("T1", ["→ Read src/models/__init__.py", "→ Write src/models/user.py"], T0 + 30),
+        output("T1", ["▸ Read src/models/__init__.py", "▸ Write src/models/user.py"], T0 + 30),
         ev.TaskUsage(
             task="T1", input_tokens=12_400, output_tokens=2_100, cost_usd=0.0831, at=T0 + 40
         ),
@@ -281,7 +281,7 @@ def mid_implement() -> list[ev.EventBase]:
         ev.TaskStarted(task="T2", agent="claude", at=T0 + 42),
         ev.TaskStarted(task="T3", agent="codex", at=T0 + 42),
         ev.TaskStarted(task="T4", agent="claude", at=T0 + 43),
-        output("T4", ["→ Edit src/auth/hash.py", "Error: bcrypt is not installed"], T0 + 50),
+        output("T4", ["▸ Edit src/auth/hash.py", "Error: bcrypt is not installed"], T0 + 50),
         ev.TaskUsage(task="T4", input_tokens=5_000, output_tokens=800, cost_usd=0.031, at=T0 + 55),
         ev.TaskFinished(
             task="T4", status="failed", reason="exit 1", exit_code=1, duration=13, at=T0 + 56
@@ -294,12 +294,12 @@ def mid_implement() -> list[ev.EventBase]:
         output(
             "T2",
             [
-                "→ Read src/models/user.py",
+                "▸ Read src/models/user.py",
                 "Planning the endpoints: list, create, show, update",
-                "→ Write src/api/users.py",
-                "→ Bash pytest tests/api -q",
+                "▸ Write src/api/users.py",
+                "▸ Bash: pytest tests/api -q",
                 "FAILED tests/api/test_users.py::test_create - KeyError: 'email'",
-                "→ Edit src/api/users.py",
+                "▸ Edit src/api/users.py",
                 "\x1b[32m4 passed\x1b[0m in 0.31s",
             ],
             T0 + 90,

@@ -130,7 +130,9 @@ def test_lines_are_made_inert_and_sorted_by_kind() -> None:
     assert line_kind("Traceback (most recent call last):") == "error"
     assert line_kind("FAILED tests/test_a.py::test_b") == "error"
     assert line_kind("── ✗ failed: exit 1") == "error"
-    assert line_kind("→ Edit src/app.py") == "tool"
+    assert line_kind("▸ Edit src/app.py") == "tool"
+    assert line_kind("▸ Bash: pytest -q") == "tool"
+    assert line_kind("  ✗ permission denied: Bash (rm -rf build)") == "error"
     assert line_kind("$ pytest -q") == "tool"
     assert line_kind("just text about errors-free code") == ""
 

@@ -21,10 +21,13 @@ OTHER_ESCAPE = re.compile(r"\x1b[ -/]*[0-~]?")
 # C0 but tab, DEL, C1, and the bidi/direction overrides that reorder what follows.
 CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 
+# The backends' compact lines: "▸ Write src/x.py", "▸ Bash: pytest -q" for tool calls,
+# "✗ …" for a failed tool or turn (agents/claude.py, agents/codex.py).
 ERROR_LINE = re.compile(
-    r"(?i)\b(error|exception|traceback|failed|fatal|panic)\b|^\[sim\] error|^E\s{2,}|^── ✗"
+    r"(?i)\b(error|exception|traceback|failed|fatal|panic)\b|^\[sim\] error|^E\s{2,}"
+    r"|^\s*(?:── )?✗"
 )
-TOOL_LINE = re.compile(r"^\s*(?:[→⏺⚙]|\[tool\]|tool:|\$ )", re.IGNORECASE)
+TOOL_LINE = re.compile(r"^\s*(?:[▸→⏺⚙]|\[tool\]|tool:|\$ )", re.IGNORECASE)
 
 
 def strip_escapes(line: str) -> str:
