@@ -184,3 +184,36 @@ async def test_however_the_app_ends_the_engine_is_told_to_stop(tmp_path: Path) -
     assert ("stop",) in engine.calls
     app.shutdown_engine()
     assert not app.engine_thread.alive
+
+
+@run_async
+async def test_the_log_follows_its_end_until_the_user_scrolls_up(tmp_path: Path) -> None:
+    app, _engine = fake_app(tmp_path / "ws", start_engine=False)
+    async with app.run_test(size=(100, 30)) as pilot:
+        events = stamped(mid_implement())
+        feed(app, events)
+        await select(pilot, app, "T2")
+        logs = app.run_screen.logs
+        await wait_until(pilot, lambda: logs.active == "T2")
+        feed(app, [ev.TaskOutput(task="T2", lines=tuple(f"line {n}" for n in range(300)))])
+        await wait_until(pilot, lambda: logs.newest_line() == "line 299")
+        logs.flush()
+        view = logs.view
+        await wait_until(pilot, lambda: view.scroll_offset.y == view.max_scroll_y > 0)
+        assert view.following
+        view.focus()
+        await pilot.press("home")  # the user scrolls up: the view stays where they are
+        await wait_until(pilot, lambda: view.scroll_offset.y == 0)
+        assert not view.following
+        feed(app, [ev.TaskOutput(task="T2", lines=("line 300",))])
+        await wait_until(pilot, lambda: logs.newest_line() == "line 300")
+        logs.flush()
+        await pilot.pause()
+        assert view.scroll_offset.y == 0 and view.first_line() == 0
+        await pilot.press("end")  # back at the end: it follows again
+        await wait_until(pilot, lambda: view.following)
+        feed(app, [ev.TaskOutput(task="T2", lines=("line 301",))])
+        await wait_until(pilot, lambda: logs.newest_line() == "line 301")
+        logs.flush()
+        await wait_until(pilot, lambda: view.scroll_offset.y == view.max_scroll_y)
+        assert view.text_at(len(view.lines) - 1) == "line 301"

@@ -4,7 +4,9 @@ A Line API widget over the pane's own buffer (no copy): adding lines costs nothi
 they scroll into sight, each visible line is cleaned (`strip_escapes`) and highlighted
 when it is first drawn, and switching to another task's buffer of the same length is a
 repaint, not a layout. Lines wider than the pane are cut (the detail screen shows the
-full log). It follows the end unless the user has scrolled up.
+full log). It follows the end until the user scrolls up, and again once they scroll
+back to the end; while it follows, it draws the last lines whatever the scroll position
+says (that catches up a frame later, after a layout).
 """
 
 from __future__ import annotations
@@ -31,23 +33,37 @@ class LogView(ScrollView, can_focus=True):
         self.total = 0  # lines ever added to the buffer: numbers a line for the cache
         self.cached_base_style: Style | None = None
         self.strips: dict[int, Strip] = {}
+        self.following = True
 
     def show_lines(self, lines: Sequence[str], total: int) -> None:
         """Show another buffer, from its end."""
         self.lines, self.total = lines, total
         self.strips.clear()
         self.fit()
+        self.following = True
         self.scroll_end(animate=False, x_axis=False)  # after the new size is laid out
         self.refresh()
 
     def lines_added(self, total: int) -> None:
         """The buffer shown got lines (and may have dropped old ones)."""
-        following = self.scroll_offset.y >= self.max_scroll_y - 1
         self.total = total
         self.fit()
-        if following:
+        if self.following:
             self.scroll_end(animate=False, x_axis=False)  # after the new size is laid out
         self.refresh()
+
+    def watch_scroll_y(self, old_value: float, new_value: float) -> None:
+        """Only the user scrolls up (the view itself only ever scrolls to the end)."""
+        super().watch_scroll_y(old_value, new_value)
+        if new_value < old_value:
+            self.following = False
+        elif new_value >= self.max_scroll_y:
+            self.following = True
+
+    def first_line(self) -> int:
+        if self.following:
+            return max(0, len(self.lines) - self.scrollable_content_region.height)
+        return self.scroll_offset.y
 
     def fit(self) -> None:
         size = Size(self.scrollable_content_region.width, len(self.lines))
@@ -57,6 +73,8 @@ class LogView(ScrollView, can_focus=True):
     def on_resize(self) -> None:
         self.strips.clear()
         self.fit()
+        if self.following:
+            self.scroll_end(animate=False, x_axis=False)
 
     @property
     def base_style(self) -> Style:
@@ -78,7 +96,7 @@ class LogView(ScrollView, can_focus=True):
     def render_line(self, y: int) -> Strip:
         width = self.scrollable_content_region.width
         base = self.base_style
-        index = self.scroll_offset.y + y
+        index = self.first_line() + y
         if index >= len(self.lines):
             return Strip.blank(width, base)
         number = self.total - len(self.lines) + index
