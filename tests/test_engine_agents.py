@@ -300,7 +300,7 @@ def test_sigkill_of_the_orchestrator_mid_implement_then_resume(tmp_path: Path) -
         **os.environ,
         "HOME": str(tmp_path / "home"),
         "FAKE_AGENT_LOG": str(invocations),
-        "FAKE_AGENT_SLOW_DELAY": "3",
+        "FAKE_AGENT_SLOW_DELAY": "30",  # no write (and no EPIPE death) before resume
     }
     first = subprocess.Popen(
         [

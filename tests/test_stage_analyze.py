@@ -64,7 +64,9 @@ def test_without_git_walks_the_directory_and_skips_tool_folders(tmp_path: Path) 
     report = (ctx.run_dir / "analysis.md").read_text()
     assert "not a git repository" in report
     assert "directory walk" in report
-    assert "node_modules" not in report and ".venv" not in report
+    # (the test command may name the venv's python, so look at the layout and the counts)
+    assert "`node_modules/`" not in report and "`.venv/`" not in report
+    assert "| JavaScript | 1 | 2 |" in report  # node_modules/x/index.js was not counted
     assert result.evidence["files"] == len(PROJECT)
     assert "1 binary or unreadable file" in report
 
