@@ -12,11 +12,13 @@ process outcome → AgentResult). Reasons a run failed read the same for every b
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import threading
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from ..core.config import AgentProfile
 from ..core.protocols import AgentEvents, AgentJob, AgentResult
@@ -77,6 +79,20 @@ class OutputParser:
         if stream == "stderr":
             return [f"[stderr] {text}"] if text.strip() else []
         return [text] if text.strip() else []
+
+    @staticmethod
+    def json_event(text: str) -> dict[str, Any] | None:
+        """A JSON-lines event (an object with a string `type`), or None for any other line."""
+        stripped = text.strip()
+        if not stripped.startswith("{"):
+            return None
+        try:
+            data = json.loads(stripped)
+        except ValueError:
+            return None
+        if not isinstance(data, dict) or not isinstance(data.get("type"), str):
+            return None
+        return data
 
     def finish(self) -> None:
         """Called once the process ended, before `result` (flush partial state)."""

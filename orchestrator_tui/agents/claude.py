@@ -16,7 +16,6 @@ writes too: they are tokens the model read.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -63,15 +62,9 @@ class ClaudeParser(OutputParser):
     # ---- lines --------------------------------------------------------------------
 
     def line(self, text: str, stream: Stream) -> Sequence[str]:
-        stripped = text.strip()
-        if stream == "stderr" or not stripped.startswith("{"):
+        data = self.json_event(text) if stream == "stdout" else None
+        if data is None:
             return super().line(text, stream)
-        try:
-            data = json.loads(stripped)
-        except ValueError:
-            return [text]
-        if not isinstance(data, dict) or not isinstance(data.get("type"), str):
-            return [text]
         kind = data["type"]
         if kind == "system":
             return self.system(data)

@@ -12,7 +12,6 @@ read-only, anything else → workspace-write (edits in the working directory onl
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -29,15 +28,9 @@ class CodexParser(OutputParser):
         self.turn_failed = ""
 
     def line(self, text: str, stream: Stream) -> Sequence[str]:
-        stripped = text.strip()
-        if stream == "stderr" or not stripped.startswith("{"):
+        data = self.json_event(text) if stream == "stdout" else None
+        if data is None:
             return super().line(text, stream)
-        try:
-            data = json.loads(stripped)
-        except ValueError:
-            return [text]
-        if not isinstance(data, dict) or not isinstance(data.get("type"), str):
-            return [text]
         kind = data["type"]
         if kind == "thread.started":
             self.session_id = str(data.get("thread_id") or "")

@@ -14,7 +14,6 @@ shell commands refused, which counts as a permission denial like Claude's).
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -41,14 +40,9 @@ class GeminiParser(OutputParser):
             if "API Error" in text:
                 self.errors.append(stripped.strip("[]"))
             return super().line(text, stream)
-        if not stripped.startswith("{"):
+        data = self.json_event(text)
+        if data is None:
             return [*self.flush_text(), *super().line(text, stream)]
-        try:
-            data = json.loads(stripped)
-        except ValueError:
-            return [*self.flush_text(), text]
-        if not isinstance(data, dict) or not isinstance(data.get("type"), str):
-            return [*self.flush_text(), text]
         kind = data["type"]
         if kind == "message":
             return self.message(data)
