@@ -25,10 +25,9 @@ from orchestrator_tui.core.plan import (
     parse_markdown,
     parse_plan,
     parse_plan_bytes,
-    parse_tasks_json,
-    parse_toml,
     render_plan,
 )
+from orchestrator_tui.core.plan_formats import parse_tasks_json, parse_toml
 
 PROPERTY = settings(max_examples=120, deadline=None)
 KNOWN_KEYS = "depends, files, agent, run, timeout, retries, priority, estimate, status"
