@@ -21,10 +21,10 @@ from typing import TYPE_CHECKING
 from . import events as ev
 from .config import Config
 from .fsutil import DiskError, atomic_write
-from .graph import schedule
 from .models import STAGES, Plan, StageName, StageStatus, Task
 from .notify import Notifier
 from .output import OutputBatcher
+from .parallel import parallel_stage
 from .plan import PlanError, parse_plan
 from .protocols import (
     AgentResult,
@@ -34,7 +34,7 @@ from .protocols import (
     StageRunner,
     TaskIsolation,
 )
-from .redact import mask_text
+from .redact import mask_event
 from .reload import PlanWatcher, merge_plan_edit
 from .session import BadCommand, Command, Inbox, WorkspaceLock, command_summary, submit
 from .state import RunState, apply
@@ -278,7 +278,7 @@ class Engine:
         passthrough = False
         try:
             if stage == StageName.PARALLEL:
-                result = self.parallel_stage()
+                result = parallel_stage(self)
             elif stage == StageName.IMPLEMENT:
                 from .implement import Implementer
 
@@ -329,14 +329,10 @@ class Engine:
             goal=self.state.goal,
             plan=plan,
             state=self.state,
-            cancel=self.stop_event,
+            cancel=self.stopping,
             notice=self.notice,
             run_agent=lambda prompt, profile: self.run_stage_agent(stage, prompt, profile),
         )
-
-    @property
-    def stop_event(self) -> threading.Event:
-        return self.stopping
 
     def try_parse_plan(self) -> Plan | None:
         try:
@@ -349,59 +345,6 @@ class Engine:
 
         task = Task(id=f"{stage.value}-agent", title=f"{stage.title} agent", agent=profile or None)
         return run_single_agent(self, task, prompt)
-
-    def parallel_stage(self) -> StageResult:
-        try:
-            plan = parse_plan(self.options.plan_path)
-        except PlanError as exc:
-            lines = "\n".join(f"- {p}" for p in exc.problems)
-            return StageResult(
-                ok=False,
-                summary=f"{self.config.run.plan} has {len(exc.problems)} problem(s)",
-                details=f"Fix the plan, then retry:\n\n{lines}",
-                evidence={"errors": [str(p) for p in exc.problems]},
-            )
-        plan = self.keep_started_work(plan)
-        self.plan = plan
-        self.save_frozen_plan(plan)
-        shape = schedule(plan.tasks)
-        self.emit(
-            ev.PlanFrozen(
-                tasks=plan.tasks,
-                waves=shape.waves,
-                critical_path=shape.critical_path,
-                overlaps=shape.overlaps,
-            )
-        )
-        details = [
-            f"**{len(plan.tasks)} tasks** in **{len(shape.waves)} waves**; "
-            f"up to {self.concurrency} agents at once.",
-            "",
-            *(f"- wave {n + 1}: {', '.join(wave)}" for n, wave in enumerate(shape.waves)),
-            "",
-            f"Critical path: {' → '.join(shape.critical_path)}",
-            f"Runs first: {', '.join(shape.first)}",
-        ]
-        for group in shape.overlaps:
-            details.append(f"Overlap (never side by side): {', '.join(group)}")
-        return StageResult(
-            ok=True,
-            summary=f"{len(plan.tasks)} tasks, {len(shape.waves)} waves, "
-            f"critical path {len(shape.critical_path)}",
-            details="\n".join(details),
-            evidence={
-                "tasks": len(plan.tasks),
-                "waves": shape.waves,
-                "critical_path": shape.critical_path,
-                "overlaps": shape.overlaps,
-            },
-        )
-
-    def keep_started_work(self, plan: Plan) -> Plan:
-        """On a re-run of parallel, tasks that already ran keep the definition they ran with."""
-        if self.plan is None:
-            return plan
-        return merge_plan_edit(self.plan, plan, self.state).plan
 
     # ---- gates ------------------------------------------------------------------------
 
@@ -581,17 +524,3 @@ class Engine:
         self.emit(ev.PlanReloaded(**merged.diff, tasks=merged.plan.tasks))
         if self.implementer is not None:
             self.implementer.plan_changed(merged.plan)
-
-
-MASKED_FIELDS = ("reason", "text", "cause", "summary", "message")
-
-
-def mask_event(event: ev.EventBase) -> ev.EventBase:
-    """Texts an agent may have echoed (reasons, notices) never carry a key into the log."""
-    changes = {
-        name: mask_text(value)
-        for name in MASKED_FIELDS
-        if isinstance(value := getattr(event, name, None), str) and value
-    }
-    changes = {name: value for name, value in changes.items() if value != getattr(event, name)}
-    return event.model_copy(update=changes) if changes else event

@@ -4,6 +4,11 @@ API keys and tokens (Anthropic, OpenAI, GitHub, AWS, Google, Slack) and private 
 from __future__ import annotations
 
 import re
+from typing import TypeVar
+
+from .events import EventBase
+
+E = TypeVar("E", bound=EventBase)
 
 SECRET = re.compile(
     rb"sk-ant-[A-Za-z0-9_\-]{16,}|sk-(?:proj-)?[A-Za-z0-9_\-]{20,}|gh[pousr]_[A-Za-z0-9]{30,}"
@@ -60,3 +65,17 @@ class SecretMasker:
         """A display line masked; None when the whole line is hidden key material."""
         masked = self.line(line.encode("utf-8", "surrogateescape"))
         return masked.decode("utf-8", "surrogateescape") if masked else None
+
+
+MASKED_FIELDS = ("reason", "text", "cause", "summary", "message")
+
+
+def mask_event(event: E) -> E:
+    """Texts an agent may have echoed (reasons, notices) never carry a key into the log."""
+    changes = {
+        name: mask_text(value)
+        for name in MASKED_FIELDS
+        if isinstance(value := getattr(event, name, None), str) and value
+    }
+    changes = {name: value for name, value in changes.items() if value != getattr(event, name)}
+    return event.model_copy(update=changes) if changes else event
