@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from . import events as ev
+from .commands import handle_command
 from .config import Config
 from .fsutil import DiskError, atomic_write
 from .models import STAGES, Plan, StageName, StageStatus, Task
@@ -408,7 +409,7 @@ class Engine:
                 self.inbox.done(path, bad=True)
                 continue
             if item.id not in self.state.applied_commands:
-                ok, message, made = self.handle(item)
+                ok, message, made = handle_command(self, item)
                 self.emit(
                     ev.CommandApplied(
                         command_id=item.id, action=command_summary(item), ok=ok, message=message
@@ -419,59 +420,6 @@ class Engine:
             if self.cancelled:
                 raise Cancelled
         return decision
-
-    def handle(self, command: Command) -> tuple[bool, str, str | None]:
-        """Apply one command: (accepted, what happened, gate decision or None)."""
-        action = command.action
-        if action == "pause":
-            if self.state.paused:
-                return False, "already paused", None
-            self.emit(ev.RunPaused(by=command.by))
-            return True, "paused: no new stage or task starts", None
-        if action == "resume":
-            if not self.state.paused:
-                return False, "not paused", None
-            self.emit(ev.RunResumed(by=command.by))
-            return True, "resumed", None
-        if action == "cancel":
-            self.cancelled = True
-            return True, "cancelling the run", None
-        if command.task and action in ("retry", "skip"):
-            return self.task_command(command)
-        gate = self.state.gate
-        if gate is None:
-            return False, f"nothing waits for approval; {action} ignored", None
-        if action == "approve" and gate.failed:
-            return False, f"{gate.stage} failed: retry, skip or cancel", None
-        decision = {"approve": "approve", "reject": "reject", "retry": "retry", "skip": "skip"}
-        self.emit(
-            ev.GateDecided(
-                stage=gate.stage,
-                decision=decision[action],  # type: ignore[arg-type]
-                feedback=command.feedback,
-                by=command.by,
-            )
-        )
-        return True, f"{gate.stage}: {action}", decision[action]
-
-    def task_command(self, command: Command) -> tuple[bool, str, str | None]:
-        from .implement import reset_for_retry, skip_task
-
-        task = self.state.tasks.get(command.task)
-        if task is None:
-            return False, f"no task {command.task!r}", None
-        implementer = self.implementer
-        if implementer is not None:
-            return (*implementer.task_command(command), None)
-        change = reset_for_retry if command.action == "retry" else skip_task
-        ok, message = change(self, command.task)
-        gate = self.state.gate
-        if ok and gate is not None and gate.stage == StageName.IMPLEMENT:
-            self.emit(
-                ev.GateDecided(stage=gate.stage, decision="retry", feedback=message, by=command.by)
-            )
-            return True, message, "retry"
-        return ok, message, None
 
     def on_file_change(self, name: str) -> None:
         """From the watcher thread: note the change and wake the engine."""
