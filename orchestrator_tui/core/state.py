@@ -258,14 +258,7 @@ def apply(state: RunState, event: ev.EventBase) -> RunState:
         case ev.TaskUsage():
             if event.task not in state.tasks:
                 return add_stage_agent_usage(state, event)
-            task = state.tasks[event.task]
-            return update_task(
-                state,
-                event.task,
-                input_tokens=task.input_tokens + event.input_tokens,
-                output_tokens=task.output_tokens + event.output_tokens,
-                cost_usd=task.cost_usd + event.cost_usd,
-            )
+            return update_task(state, event.task, **usage_after(state.tasks[event.task], event))
         case ev.TaskFinished():
             status = TASK_STATUS_OF_FINISH[event.status]
             if event.will_retry:
@@ -311,16 +304,19 @@ def apply(state: RunState, event: ev.EventBase) -> RunState:
     return state
 
 
+def usage_after(spender: TaskState, event: ev.TaskUsage) -> dict[str, object]:
+    """A task's (or stage agent's) totals once `event`'s increments are added."""
+    return {
+        "input_tokens": spender.input_tokens + event.input_tokens,
+        "output_tokens": spender.output_tokens + event.output_tokens,
+        "cost_usd": spender.cost_usd + event.cost_usd,
+    }
+
+
 def add_stage_agent_usage(state: RunState, event: ev.TaskUsage) -> RunState:
     agent = state.stage_agents.get(event.task) or TaskState(id=event.task)
     agents = dict(state.stage_agents)
-    agents[event.task] = agent.model_copy(
-        update={
-            "input_tokens": agent.input_tokens + event.input_tokens,
-            "output_tokens": agent.output_tokens + event.output_tokens,
-            "cost_usd": agent.cost_usd + event.cost_usd,
-        }
-    )
+    agents[event.task] = agent.model_copy(update=usage_after(agent, event))
     return state.model_copy(update={"stage_agents": agents})
 
 
