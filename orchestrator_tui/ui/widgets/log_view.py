@@ -16,22 +16,21 @@ from collections.abc import Sequence
 from rich.style import Style
 from rich.text import Text
 from textual.geometry import Size
-from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from ..sanitize import line_kind, strip_escapes
+from .strip_cache import StripCacheView
 
 MAX_CACHED_STRIPS = 400
 
 
-class LogView(ScrollView, can_focus=True):
+class LogView(StripCacheView, can_focus=True):
     COMPONENT_CLASSES = {"log-view--error", "log-view--tool"}
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.lines: Sequence[str] = ()
         self.total = 0  # lines ever added to the buffer: numbers a line for the cache
-        self.cached_base_style: Style | None = None
         self.strips: dict[int, Strip] = {}
         self.following = True
 
@@ -75,19 +74,6 @@ class LogView(ScrollView, can_focus=True):
         self.fit()
         if self.following:
             self.scroll_end(animate=False, x_axis=False)
-
-    @property
-    def base_style(self) -> Style:
-        """The widget's own style, cached: computing it walks the DOM, once per line is
-        too often under a flood."""
-        if self.cached_base_style is None:
-            self.cached_base_style = self.rich_style
-        return self.cached_base_style
-
-    def notify_style_update(self) -> None:
-        super().notify_style_update()
-        self.cached_base_style = None
-        self.strips.clear()
 
     def text_at(self, index: int) -> str:
         """The line at `index` of the buffer, as it is drawn (cleaned, not cut)."""

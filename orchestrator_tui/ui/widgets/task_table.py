@@ -18,12 +18,12 @@ from textual import events
 from textual.binding import Binding
 from textual.geometry import Size
 from textual.message import Message
-from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from ...core.models import TaskStatus
 from ...core.state import TaskState
 from ..view import TASK_ICONS, DagLayout, fmt_cost, fmt_duration, fmt_tokens, shorten, task_elapsed
+from .strip_cache import StripCacheView
 
 Cells = dict[str, str]
 # key: (label, width). Shown in this order; the title takes what the others leave.
@@ -46,7 +46,7 @@ CRITICAL_MARK = "★"
 PAD = 1  # spaces on each side of a cell
 
 
-class TaskTable(ScrollView, can_focus=True):
+class TaskTable(StripCacheView, can_focus=True):
     """Rows keyed by task ID, in DAG order; `cursor_row` indexes `order`."""
 
     BINDINGS = [
@@ -89,7 +89,6 @@ class TaskTable(ScrollView, can_focus=True):
         self.dag_layout = DagLayout()
         self.now = 0.0
         self.cursor_row = 0
-        self.cached_base_style: Style | None = None
         self.strips: dict[tuple[int, bool], Strip] = {}
 
     # ---- what is selected --------------------------------------------------------------
@@ -192,19 +191,6 @@ class TaskTable(ScrollView, can_focus=True):
 
     def on_resize(self) -> None:
         self.show(self.tasks, self.dag_layout, self.now)
-
-    @property
-    def base_style(self) -> Style:
-        """The widget's own style, cached: computing it walks the DOM, once per line is
-        too often under a flood."""
-        if self.cached_base_style is None:
-            self.cached_base_style = self.rich_style
-        return self.cached_base_style
-
-    def notify_style_update(self) -> None:
-        super().notify_style_update()
-        self.cached_base_style = None
-        self.strips.clear()
 
     def forget_rows(self, *rows: int) -> None:
         for row in rows:
