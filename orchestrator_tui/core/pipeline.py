@@ -342,7 +342,7 @@ class Engine:
             return None
 
     def run_stage_agent(self, stage: StageName, prompt: str, profile: str) -> AgentResult:
-        from .implement import run_single_agent
+        from .agent_job import run_single_agent
 
         task = Task(id=f"{stage.value}-agent", title=f"{stage.title} agent", agent=profile or None)
         return run_single_agent(self, task, prompt)

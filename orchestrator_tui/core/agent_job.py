@@ -1,0 +1,121 @@
+"""One agent run, as the engine starts it: the prompt (CLAUDE.md's stage instructions, the
+goal, the task, the feedback), the job, the backend, and the reporter through which the
+agent's output and usage come back (masked, batched)."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from . import events as ev
+from .models import Plan, StageName, Task
+from .protocols import AgentJob, AgentResult
+from .redact import SecretMasker
+
+if TYPE_CHECKING:
+    from .pipeline import Engine
+
+
+class TaskReporter:
+    """AgentEvents for one task: called from the agent's thread."""
+
+    def __init__(self, engine: Engine, task_id: str) -> None:
+        self.engine = engine
+        self.task_id = task_id
+        self.masker = SecretMasker()
+
+    def output(self, lines: Sequence[str]) -> None:
+        """Lines for live views: masked whatever run.redact says (that is for the log)."""
+        shown = [masked for line in lines if (masked := self.masker.text(line)) is not None]
+        self.engine.batcher.add(self.task_id, shown)
+
+    def usage(self, input_tokens: int, output_tokens: int, cost_usd: float) -> None:
+        self.engine.emit(
+            ev.TaskUsage(
+                task=self.task_id,
+                input_tokens=input_tokens,
+                output_tokens=output_tokens,
+                cost_usd=cost_usd,
+            )
+        )
+
+    def notice(self, level: str, text: str) -> None:
+        self.engine.notice(level, f"{self.task_id}: {text}")
+
+
+def task_prompt(engine: Engine, plan: Plan, task: Task, feedback: str, workdir: str) -> str:
+    """Stage instructions from CLAUDE.md + the run's goal + the task's section + feedback."""
+    parts = [
+        f"# Task {task.id}: {task.title}",
+        "",
+        "## Instructions for this stage (from CLAUDE.md)",
+        engine.system.instructions(StageName.IMPLEMENT) or "Implement the task below.",
+        "",
+        "## The run's goal",
+        "\n\n".join(p for p in (plan.title, plan.goal, engine.state.goal) if p) or "(none given)",
+        "",
+        "## Your task",
+        f"ID: {task.id}",
+        f"Depends on (already done and merged): {', '.join(task.depends) or 'nothing'}",
+        f"Files you may touch: {', '.join(task.files) or 'not declared'}",
+        f"Working directory: {workdir}",
+        "",
+        task.description or "(no description)",
+    ]
+    if feedback:
+        parts += ["", "## Feedback from the reviewer (address every point)", feedback]
+    return "\n".join(parts) + "\n"
+
+
+def run_agent_job(
+    engine: Engine,
+    task: Task,
+    prompt: str,
+    workdir: str,
+    attempt: int,
+    cancel: threading.Event,
+    resume_session: str = "",
+) -> AgentResult:
+    """Build the job for `task` and run its backend; any failure becomes a result."""
+    assert engine.files is not None
+    config = engine.config
+    try:
+        profile_name, profile = config.agents.profile(task.agent)
+        backend = engine.backends(profile_name, profile)
+    except (KeyError, ValueError, OSError) as exc:
+        return AgentResult(ok=False, reason=f"agent not available: {exc}", exit_code=None)
+    prompt_file = engine.files.prompt(task.id)
+    log_path = engine.files.log(task.id)
+    prompt_file.parent.mkdir(parents=True, exist_ok=True)
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    prompt_file.write_text(prompt, encoding="utf-8")
+
+    job = AgentJob(
+        run_id=engine.files.run_id,
+        task=task,
+        profile_name=profile_name,
+        profile=profile,
+        prompt=prompt,
+        prompt_file=prompt_file,
+        workdir=Path(workdir),
+        log_path=log_path,
+        attempt=attempt,
+        timeout=task.timeout or config.run.task_timeout,
+        stall_after=config.run.stall_after,
+        env=dict(engine.options.extra_env),
+        resume_session=resume_session,
+        redact=config.run.redact,
+    )
+    try:
+        return backend.run(job, TaskReporter(engine, task.id), cancel)
+    except Exception as exc:  # a backend bug becomes the task's failure reason
+        return AgentResult(
+            ok=False, reason=f"backend crashed: {type(exc).__name__}: {exc}", exit_code=None
+        )
+
+
+def run_single_agent(engine: Engine, task: Task, prompt: str) -> AgentResult:
+    """A stage's own agent (analyze notes, review…): runs in the workspace, no isolation."""
+    return run_agent_job(engine, task, prompt, str(engine.options.workspace), 1, engine.stopping)
