@@ -63,7 +63,11 @@ def test_the_headless_demo_runs_all_nine_stages(tmp_path: Path) -> None:
     counts = (target / "textkit" / "counts.py").read_text()
     assert "import os" not in counts and "def top_words(text: str, n: int = 5)" in counts
     log = subprocess.run(
-        ["git", "log", "--topo-order", "--format=%s"], cwd=target, capture_output=True, text=True, check=True
+        ["git", "log", "--topo-order", "--format=%s"],
+        cwd=target,
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout
     assert "Merge T6: Command line" in log and log.splitlines()[-1] == "textkit 0.1.0"
     assert "summary" in done.stdout and "textkit 0.2" in done.stdout  # the console printed it
