@@ -25,7 +25,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from orchestrator_tui.core.graph import critical_path, overlap_groups, waves
+from orchestrator_tui.core.graph import critical_path, waves
+from orchestrator_tui.core.overlap import overlap_groups
 from orchestrator_tui.core.plan import parse_markdown
 
 SIZES = (1_000, 10_000, 100_000)

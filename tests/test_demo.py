@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from orchestrator_tui.commands.demo import DemoError, prepare_demo
-from orchestrator_tui.core.graph import schedule
 from orchestrator_tui.core.plan import parse_plan
+from orchestrator_tui.core.scheduler import schedule
 from orchestrator_tui.demo import PROJECT, SIMULATION
 
 CLI = [sys.executable, "-m", "orchestrator_tui"]

@@ -13,21 +13,23 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from orchestrator_tui.core.graph import (
-    Ancestry,
     check_graph,
     critical_path,
     find_cycles,
-    normalize_path,
-    overlap_conflicts,
-    overlap_groups,
-    patterns_may_meet,
     ready_tasks,
     remaining_path,
-    schedule,
     topological_order,
     waves,
 )
 from orchestrator_tui.core.models import Task
+from orchestrator_tui.core.overlap import (
+    Ancestry,
+    normalize_path,
+    overlap_conflicts,
+    overlap_groups,
+    patterns_may_meet,
+)
+from orchestrator_tui.core.scheduler import schedule
 
 PROPERTY = settings(max_examples=120, deadline=None)
 

@@ -7,8 +7,8 @@ import json
 import sys
 from dataclasses import asdict
 
-from ..core.graph import schedule
 from ..core.plan import PlanError, format_duration, parse_plan
+from ..core.scheduler import schedule
 
 
 def main(args: argparse.Namespace) -> int:

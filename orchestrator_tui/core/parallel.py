@@ -6,11 +6,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from . import events as ev
-from .graph import schedule
 from .models import Plan
 from .plan import PlanError, parse_plan
 from .protocols import StageResult
 from .reload import merge_plan_edit
+from .scheduler import schedule
 
 if TYPE_CHECKING:
     from .pipeline import Engine

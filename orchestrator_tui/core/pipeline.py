@@ -36,11 +36,11 @@ from .protocols import (
     TaskIsolation,
 )
 from .redact import mask_event
-from .reload import PlanWatcher, merge_plan_edit
+from .reload import PlanWatcher, apply_reloads
 from .session import BadCommand, Command, Inbox, WorkspaceLock, command_summary, submit
 from .state import RunState, apply
 from .store import RunFiles, RunStore, latest_run_id, load_run, new_run_id
-from .system import SystemFile, changed_sections, load_system
+from .system import load_system
 
 if TYPE_CHECKING:
     from .implement import Implementer
@@ -397,7 +397,7 @@ class Engine:
         if self.lock and self.lock.lost.is_set():
             self.notice("error", "another orchestrator took over the workspace lock; stopping")
             raise Cancelled
-        self.apply_reloads()
+        apply_reloads(self)
         decision = None
         for path, item in self.inbox.pending():
             if isinstance(item, BadCommand):
@@ -425,50 +425,3 @@ class Engine:
         """From the watcher thread: note the change and wake the engine."""
         self.reloads.put(name)
         self.wake.set()
-
-    def apply_reloads(self) -> None:
-        names: set[str] = set()
-        while not self.reloads.empty():
-            names.add(self.reloads.get_nowait())
-        if self.system_path.name in names:
-            self.reload_system()
-        if self.options.plan_path.name in names:
-            self.reload_plan()
-
-    def reload_system(self) -> None:
-        new: SystemFile = load_system(self.system_path)
-        changed = changed_sections(self.system, new)
-        self.system = new
-        if changed:
-            self.emit(ev.SystemReloaded(sections=tuple(changed)))
-
-    def reload_plan(self) -> None:
-        try:
-            edited = parse_plan(self.options.plan_path)
-        except PlanError as exc:
-            first = exc.problems[0]
-            more = f" (+{len(exc.problems) - 1} more)" if len(exc.problems) > 1 else ""
-            self.emit(ev.PlanReloaded(error=f"{first}{more}"))
-            return
-        if self.plan is None or self.state.stages[StageName.PARALLEL].status in (
-            StageStatus.PENDING,
-            StageStatus.RUNNING,
-            StageStatus.AWAITING_APPROVAL,
-            StageStatus.FAILED,
-        ):
-            self.plan_edited_at_gate = self.state.gate is not None and (
-                self.state.gate.stage == StageName.PARALLEL
-            )
-            old = self.plan or Plan()
-            merged = merge_plan_edit(old, edited, self.state)
-            self.emit(ev.PlanReloaded(**merged.diff, tasks=edited.tasks))
-            return
-        merged = merge_plan_edit(self.plan, edited, self.state)
-        if merged.error:
-            self.emit(ev.PlanReloaded(error=merged.error))
-            return
-        self.plan = merged.plan
-        self.save_frozen_plan(merged.plan)
-        self.emit(ev.PlanReloaded(**merged.diff, tasks=merged.plan.tasks))
-        if self.implementer is not None:
-            self.implementer.plan_changed(merged.plan)

@@ -4,9 +4,11 @@ same file at once, never more than the concurrency cap."""
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass
 
-from .graph import overlap_conflicts, remaining_path
+from .graph import critical_path, remaining_path, waves
 from .models import Task, TaskStatus
+from .overlap import overlap_conflicts, overlap_groups
 
 RESOLVED = frozenset({TaskStatus.DONE, TaskStatus.SKIPPED})
 WAITING = frozenset({TaskStatus.PENDING, TaskStatus.READY})
@@ -67,3 +69,20 @@ class Scheduler:
                     seen.add(child)
                     stack.append(child)
         return sorted(seen, key=self.order.__getitem__)
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """What the parallel stage shows: how the plan will run."""
+
+    waves: list[list[str]]
+    critical_path: list[str]
+    overlaps: list[list[str]]
+
+    @property
+    def first(self) -> list[str]:
+        return self.waves[0] if self.waves else []
+
+
+def schedule(tasks: Sequence[Task]) -> Schedule:
+    return Schedule(waves(tasks), critical_path(tasks), overlap_groups(tasks))

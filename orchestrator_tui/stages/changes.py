@@ -23,8 +23,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..core.graph import normalize_path, patterns_may_meet
 from ..core.models import StageName
+from ..core.overlap import normalize_path, patterns_may_meet
 from ..core.protocols import StageContext
 from ..core.state import RunState, TaskState
 

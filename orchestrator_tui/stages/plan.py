@@ -17,10 +17,10 @@ import re
 from pathlib import Path
 from typing import Any
 
-from ..core.graph import schedule
 from ..core.models import Plan
 from ..core.plan import PlanError, parse_plan
 from ..core.protocols import StageContext, StageResult
+from ..core.scheduler import schedule
 from ..resources import claude_md_example
 from .detect import read_text
 from .stage_agent import agent_failure, run_stage_agent, stage_agent_profile, stage_prompt

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..core.graph import normalize_path
+from ..core.overlap import normalize_path
 from ..core.protocols import StageContext, StageResult
 from .changes import declares, find_changes, plan_tasks
 from .detect import JUNIT, TestCommand, detect_test_command
