@@ -25,7 +25,7 @@ from orchestrator_tui.core.config import Config
 from orchestrator_tui.core.models import StageName
 from orchestrator_tui.core.protocols import AgentResult, StageContext
 from orchestrator_tui.core.state import RunState
-from orchestrator_tui.core.workspace import git_env
+from orchestrator_tui.infra.workspace import git_env
 from orchestrator_tui.stages.analyze import AnalyzeRunner, build_map
 
 KINDS = (("py", 0.6), ("js", 0.15), ("md", 0.1), ("json", 0.1), ("txt", 0.05))

@@ -35,8 +35,8 @@ from orchestrator_tui.agents import make_backend
 from orchestrator_tui.core.config import AgentProfile, config_from_dict
 from orchestrator_tui.core.events import EventSink
 from orchestrator_tui.core.models import STAGES
-from orchestrator_tui.core.pipeline import Engine, EngineOptions
 from orchestrator_tui.core.protocols import AgentBackend
+from orchestrator_tui.engine.pipeline import Engine, EngineOptions
 from orchestrator_tui.runtime import make_isolation
 from orchestrator_tui.ui.app import create_app
 

@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 
 from orchestrator_tui.core.config import config_from_dict
-from orchestrator_tui.core.pipeline import EngineOptions
+from orchestrator_tui.engine.pipeline import EngineOptions
 from orchestrator_tui.ui.app import create_app
 
 PLAN = """\

@@ -12,7 +12,7 @@ import sys
 from collections.abc import Sequence
 
 from . import __version__
-from .core.fsutil import describe_os_error
+from .infra.fsutil import describe_os_error
 
 STAGE_LIST = "analyze,plan,parallel,implement,security,test,cleanup,review,complete"
 

@@ -11,8 +11,8 @@ from pathlib import Path
 from .agents import make_backend
 from .core.config import Config
 from .core.events import EventSink
-from .core.pipeline import Engine, EngineOptions
 from .core.protocols import SharedWorkspace, TaskIsolation
+from .engine.pipeline import Engine, EngineOptions
 from .stages import builtin_runners
 
 
@@ -22,7 +22,7 @@ def make_isolation(workspace: Path, run_id: str, config: Config) -> TaskIsolatio
     `run.isolation = "worktree"` insists on worktrees: in a workspace that cannot have them
     each task fails with the reason. "auto" falls back to the shared workspace there (a
     directory that is not a repository, or a repository without a commit)."""
-    from .core.workspace import GitWorktrees, worktree_problem
+    from .infra.workspace import GitWorktrees, worktree_problem
 
     mode = config.run.isolation
     if mode == "none" or (mode == "auto" and worktree_problem(workspace)):

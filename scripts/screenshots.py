@@ -22,7 +22,7 @@ from pathlib import Path
 from orchestrator_tui.commands.demo import prepare_demo
 from orchestrator_tui.core.config import load_config
 from orchestrator_tui.core.models import StageName, TaskStatus
-from orchestrator_tui.core.pipeline import EngineOptions
+from orchestrator_tui.engine.pipeline import EngineOptions
 from orchestrator_tui.ui.app import OrchestratorApp, create_app
 from orchestrator_tui.ui.screens.approval import ApprovalScreen
 from orchestrator_tui.ui.screens.document import DocumentScreen

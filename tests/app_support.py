@@ -17,10 +17,10 @@ from orchestrator_tui.core import events as ev
 from orchestrator_tui.core.config import Config, config_from_dict
 from orchestrator_tui.core.events import EventSink
 from orchestrator_tui.core.models import Plan, StageName, Task
-from orchestrator_tui.core.pipeline import EngineOptions
-from orchestrator_tui.core.session import submit
 from orchestrator_tui.core.state import RunState, apply
-from orchestrator_tui.core.store import RunFiles
+from orchestrator_tui.engine.pipeline import EngineOptions
+from orchestrator_tui.infra.session import submit
+from orchestrator_tui.infra.store import RunFiles
 from orchestrator_tui.ui.app import OrchestratorApp, create_app
 from orchestrator_tui.ui.sink import EngineSink
 

@@ -10,7 +10,7 @@ from pathlib import Path
 from orchestrator_tui.core import events as ev
 from orchestrator_tui.core.config import Config, config_from_dict
 from orchestrator_tui.core.models import STAGES, StageName
-from orchestrator_tui.core.pipeline import Engine, EngineOptions
+from orchestrator_tui.engine.pipeline import Engine, EngineOptions
 from orchestrator_tui.runtime import build_engine
 
 DIAMOND = """\

@@ -10,8 +10,8 @@ from pathlib import Path
 
 from orchestrator_tui.core import events as ev
 from orchestrator_tui.core.models import StageName, Task
-from orchestrator_tui.core.session import LockInfo, lock_path
-from orchestrator_tui.core.store import RunFiles, orchestrator_dir
+from orchestrator_tui.infra.session import LockInfo, lock_path
+from orchestrator_tui.infra.store import RunFiles, orchestrator_dir
 
 T0 = 1_700_000_000.0
 NOW = T0 + 200.0  # the frozen clock of every picture

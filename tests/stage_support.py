@@ -15,7 +15,7 @@ from orchestrator_tui.core.config import Config, config_from_dict
 from orchestrator_tui.core.models import Plan, StageName, StageStatus, TaskStatus
 from orchestrator_tui.core.protocols import AgentResult, StageContext
 from orchestrator_tui.core.state import RunState, TaskState, update_stage
-from orchestrator_tui.core.workspace import git_env
+from orchestrator_tui.infra.workspace import git_env
 
 RUN_ID = "20250101-000000-test"
 

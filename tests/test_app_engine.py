@@ -14,8 +14,8 @@ from app_support import options_for, run_async, sim_config, wait_until
 
 from orchestrator_tui.core.events import load_event
 from orchestrator_tui.core.models import StageName, StageStatus, TaskStatus
-from orchestrator_tui.core.session import LockInfo, lock_path, read_lock
-from orchestrator_tui.core.store import latest_run_id, runs_dir
+from orchestrator_tui.infra.session import LockInfo, lock_path, read_lock
+from orchestrator_tui.infra.store import latest_run_id, runs_dir
 from orchestrator_tui.ui.app import create_app, run_app
 from orchestrator_tui.ui.screens.approval import ApprovalScreen
 from orchestrator_tui.ui.screens.document import DocumentScreen

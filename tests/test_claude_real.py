@@ -20,8 +20,8 @@ from orchestrator_tui.agents.claude import ClaudeBackend
 from orchestrator_tui.core import events as ev
 from orchestrator_tui.core.config import AgentProfile, config_from_dict
 from orchestrator_tui.core.models import STAGES, StageName, TaskStatus
-from orchestrator_tui.core.pipeline import EngineOptions
 from orchestrator_tui.core.protocols import AgentResult
+from orchestrator_tui.engine.pipeline import EngineOptions
 from orchestrator_tui.runtime import build_engine
 
 try:  # tests/ is a rootdir-style directory (no __init__.py) unless someone adds one

@@ -10,7 +10,7 @@ from engine_support import DIAMOND, Background, Recorder, engine_for, make_works
 from orchestrator_tui.core import events as ev
 from orchestrator_tui.core.models import STAGES, StageName, TaskStatus
 from orchestrator_tui.core.protocols import StageResult
-from orchestrator_tui.core.store import RunFiles, load_run
+from orchestrator_tui.infra.store import RunFiles, load_run
 
 STAGE_EVENTS = ["stage_started", "stage_finished", "gate_decided"]
 

@@ -16,8 +16,8 @@ from engine_support import Background, Recorder
 from orchestrator_tui.core import events as ev
 from orchestrator_tui.core.config import config_from_dict, load_config
 from orchestrator_tui.core.models import STAGES, StageName, TaskStatus
-from orchestrator_tui.core.pipeline import Engine, EngineOptions
-from orchestrator_tui.core.store import RunFiles, latest_run_id, read_events
+from orchestrator_tui.engine.pipeline import Engine, EngineOptions
+from orchestrator_tui.infra.store import RunFiles, latest_run_id, read_events
 from orchestrator_tui.runtime import build_engine
 
 SIX_TASKS = """\

@@ -27,8 +27,8 @@ from textual.pilot import Pilot
 
 from orchestrator_tui.core import events as ev
 from orchestrator_tui.core.models import StageName
-from orchestrator_tui.core.session import Command, inbox_dir
-from orchestrator_tui.core.store import RunFiles
+from orchestrator_tui.infra.session import Command, inbox_dir
+from orchestrator_tui.infra.store import RunFiles
 from orchestrator_tui.monitor.app import MonitorApp
 from orchestrator_tui.monitor.widgets.feedback_dialog import FeedbackDialog
 from orchestrator_tui.monitor.widgets.gate_box import GateBox

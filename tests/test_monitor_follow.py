@@ -27,7 +27,7 @@ from monitor_support import (
 from orchestrator_tui.core import events as ev
 from orchestrator_tui.core.models import StageName, StageStatus, TaskStatus
 from orchestrator_tui.core.state import replay
-from orchestrator_tui.core.store import RunFiles
+from orchestrator_tui.infra.store import RunFiles
 from orchestrator_tui.monitor.follower import MonitorSnapshot, RunFollower, follow, newest_line
 from orchestrator_tui.monitor.formatting import age, short_duration
 from orchestrator_tui.monitor.liveness import engine_liveness
@@ -243,8 +243,7 @@ def test_the_monitor_cannot_run_agents() -> None:
     code = (
         "import sys, orchestrator_tui.monitor.app, orchestrator_tui.commands.tmux\n"
         "bad = [m for m in sys.modules if m.startswith(('orchestrator_tui.agents',"
-        " 'orchestrator_tui.stages', 'orchestrator_tui.runtime', 'orchestrator_tui.core.pipeline',"
-        " 'orchestrator_tui.core.implement'))]\n"
+        " 'orchestrator_tui.stages', 'orchestrator_tui.runtime', 'orchestrator_tui.engine'))]\n"
         "print(bad)\n"
     )
     done = subprocess.run(

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from orchestrator_tui.commands.demo import prepare_demo
 from orchestrator_tui.core import events as ev
-from orchestrator_tui.core.store import RunFiles, latest_run_id, load_run, read_events
+from orchestrator_tui.infra.store import RunFiles, latest_run_id, load_run, read_events
 
 KILLS = int(os.environ.get("PROVE_KILLS", "5" if os.environ.get("CI") else "8"))
 SPEED = 20.0

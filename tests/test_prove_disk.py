@@ -15,7 +15,7 @@ import pytest
 from engine_support import Background, Recorder, engine_for, make_workspace, sim_config
 
 from orchestrator_tui.core import events as ev
-from orchestrator_tui.core.store import RunFiles, latest_run_id, load_run
+from orchestrator_tui.infra.store import RunFiles, latest_run_id, load_run
 
 CLI = [sys.executable, "-m", "orchestrator_tui"]
 

@@ -11,7 +11,7 @@ from collections import Counter
 from pathlib import Path
 
 from orchestrator_tui.core import events as ev
-from orchestrator_tui.core.store import RunFiles, latest_run_id, read_events
+from orchestrator_tui.infra.store import RunFiles, latest_run_id, read_events
 
 PLAN = "# Plan: Eight\n\n" + "".join(
     f"## T{i}: Task {i}\ndepends: {'none' if i < 2 else f'T{i - 2}'}\nfiles: f{i}.py\n\n"

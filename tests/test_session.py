@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from orchestrator_tui.core.session import (
+from orchestrator_tui.infra.session import (
     Inbox,
     LockHeld,
     LockInfo,
@@ -98,7 +98,7 @@ def test_the_heartbeat_keeps_the_lock_fresh_and_notices_a_takeover(tmp_path: Pat
 RACER = """
 import sys, time
 from pathlib import Path
-from orchestrator_tui.core.session import WorkspaceLock, LockHeld
+from orchestrator_tui.infra.session import WorkspaceLock, LockHeld
 lock = WorkspaceLock(Path(sys.argv[1]), sys.argv[2])
 try:
     lock.acquire()

@@ -8,7 +8,7 @@ from stage_support import RUN_ID, context, done_task, git, git_repo
 
 from orchestrator_tui.core import events as ev
 from orchestrator_tui.core.models import Plan, StageName, StageStatus, TaskStatus
-from orchestrator_tui.core.store import RunFiles
+from orchestrator_tui.infra.store import RunFiles
 from orchestrator_tui.stages.complete import CompleteRunner
 
 GREEN_TESTS = {

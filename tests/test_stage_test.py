@@ -11,8 +11,8 @@ import pytest
 from stage_support import RUN_ID, FakeAgent, context, done_task, git, git_repo, make_config
 
 from orchestrator_tui.core.models import StageName
-from orchestrator_tui.core.pipeline import Cancelled
 from orchestrator_tui.core.protocols import AgentResult
+from orchestrator_tui.engine.pipeline import Cancelled
 from orchestrator_tui.stages.detect import detect_test_command
 from orchestrator_tui.stages.results import ResultsError, parse_cargo, parse_go_json
 from orchestrator_tui.stages.testing import TestRunner

@@ -10,8 +10,8 @@ import pytest
 from engine_support import Recorder, engine_for, make_workspace, sim_config
 
 from orchestrator_tui.core import events as ev
-from orchestrator_tui.core.fsutil import DiskError
-from orchestrator_tui.core.store import EventLog, RunFiles, load_run, read_events, read_snapshot
+from orchestrator_tui.infra.fsutil import DiskError
+from orchestrator_tui.infra.store import EventLog, RunFiles, load_run, read_events, read_snapshot
 
 
 def finished_run(tmp_path: Path) -> RunFiles:

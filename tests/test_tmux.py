@@ -226,7 +226,7 @@ def test_the_engine_notifier_shows_a_tmux_message(tmux: TmuxServer, tmp_path: Pa
             "from pathlib import Path\n"
             "from orchestrator_tui.core.config import NotifySettings\n"
             "from orchestrator_tui.core.models import StageName\n"
-            "from orchestrator_tui.core.notify import Notifier\n"
+            "from orchestrator_tui.infra.notify import Notifier\n"
             "Notifier(Path('.'), NotifySettings(), print)"
             ".waiting(StageName.REVIEW, 'check #3 first', False)\n"
             "import time; time.sleep(0.3)\n"

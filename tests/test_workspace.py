@@ -11,7 +11,7 @@ import pytest
 from orchestrator_tui.core.config import config_from_dict
 from orchestrator_tui.core.models import Task
 from orchestrator_tui.core.protocols import SharedWorkspace
-from orchestrator_tui.core.workspace import (
+from orchestrator_tui.infra.workspace import (
     GitError,
     GitWorktrees,
     land_run_branch,

@@ -9,10 +9,10 @@ import threading
 from pathlib import Path
 
 from ..core.config import ConfigError, load_config
-from ..core.fsutil import describe_os_error
 from ..core.models import STAGES, StageName
-from ..core.pipeline import EngineOptions
-from ..core.session import LockHeld
+from ..engine.pipeline import EngineOptions
+from ..infra.fsutil import describe_os_error
+from ..infra.session import LockHeld
 
 
 class UsageError(Exception):

@@ -12,9 +12,9 @@ import time
 from pathlib import Path
 
 from ..core.events import CommandApplied
-from ..core.fsutil import DiskError
-from ..core.session import lock_is_stale, read_lock, submit
-from ..core.store import RunFiles, latest_run_id, load_run, read_events
+from ..infra.fsutil import DiskError
+from ..infra.session import lock_is_stale, read_lock, submit
+from ..infra.store import RunFiles, latest_run_id, load_run, read_events
 
 ANSWER_WAIT_SECONDS = 5.0
 

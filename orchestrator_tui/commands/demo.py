@@ -18,9 +18,9 @@ import sys
 import tempfile
 from pathlib import Path
 
-from ..core.workspace import GitError
-from ..core.workspace import git as workspace_git
 from ..demo import CONFIG, PROJECT, RENAMED, SIMULATION
+from ..infra.workspace import GitError
+from ..infra.workspace import git as workspace_git
 from ..resources import claude_md_example
 from .common import UsageError, engine_options, run_or_open_app
 

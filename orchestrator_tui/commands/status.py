@@ -7,9 +7,9 @@ import sys
 from pathlib import Path
 
 from ..core.models import STAGES, TaskStatus
-from ..core.session import lock_is_stale, read_lock
 from ..core.state import RunState
-from ..core.store import RunFiles, latest_run_id, load_run
+from ..infra.session import lock_is_stale, read_lock
+from ..infra.store import RunFiles, latest_run_id, load_run
 
 
 def main(args: argparse.Namespace) -> int:

@@ -21,7 +21,7 @@ from textual.containers import VerticalScroll
 from textual.message import Message
 
 from ..core import events as ev
-from ..core.session import submit
+from ..infra.session import submit
 from .follower import MonitorSnapshot, RunFollower, follow
 from .liveness import engine_liveness
 from .widgets.agent_lines import AgentLines

@@ -18,9 +18,9 @@ from watchfiles import watch
 from ..core.events import EventBase
 from ..core.models import TaskStatus
 from ..core.redact import KEY_BEGIN, KEY_END, redact_secrets
-from ..core.session import LockInfo, pid_alive, read_lock
 from ..core.state import RunState, apply
-from ..core.store import RunFiles, latest_run_id, orchestrator_dir, read_events, runs_dir
+from ..infra.session import LockInfo, pid_alive, read_lock
+from ..infra.store import RunFiles, latest_run_id, orchestrator_dir, read_events, runs_dir
 
 MAX_WARNINGS = 5
 TAIL_BYTES = 4096

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from ..core.session import HEARTBEAT_SECONDS, STALE_INTERVALS
+from ..infra.session import HEARTBEAT_SECONDS, STALE_INTERVALS
 from .follower import MonitorSnapshot
 from .formatting import age as age_text
 

@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..core.fsutil import atomic_write
 from ..core.protocols import StageContext, StageResult
+from ..infra.fsutil import atomic_write
 from .changes import git, is_git_repo
 from .detect import detect_test_command
 from .imports import ImportGraph, build_import_graph

@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from ..core.protocols import StageContext, StageResult
-from ..core.workspace import GitError
-from ..core.workspace import git as workspace_git
+from ..infra.workspace import GitError
+from ..infra.workspace import git as workspace_git
 from .changes import ChangeSet, find_changes
 from .stage_agent import agent_failure, run_stage_agent, stage_agent_profile, stage_prompt
 from .tools import ToolRun, run_tool, tool_argv

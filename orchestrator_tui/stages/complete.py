@@ -15,12 +15,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..core import events as ev
-from ..core.fsutil import atomic_write
 from ..core.models import STAGES, StageName, StageStatus, TaskStatus
 from ..core.protocols import StageContext, StageResult
 from ..core.state import RunState
-from ..core.store import read_events
-from ..core.workspace import land_run_branch
+from ..infra.fsutil import atomic_write
+from ..infra.store import read_events
+from ..infra.workspace import land_run_branch
 from .changes import branch_exists, plan_tasks, run_branch, stage_agents
 from .stage_agent import agent_failure, run_stage_agent, stage_agent_profile, stage_prompt
 

@@ -13,10 +13,10 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..core.fsutil import atomic_write
 from ..core.models import Plan, StageName, TaskStatus
 from ..core.protocols import StageContext, StageResult
 from ..core.state import TaskState
+from ..infra.fsutil import atomic_write
 from .changes import ChangeSet, declares, find_changes, git, plan_tasks
 from .detect import read_text
 from .stage_agent import agent_failure, run_stage_agent, stage_agent_profile, stage_prompt

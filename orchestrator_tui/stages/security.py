@@ -15,8 +15,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..core.fsutil import atomic_write
 from ..core.protocols import StageContext, StageResult
+from ..infra.fsutil import atomic_write
 from .changes import ChangeSet, find_changes, is_text_file
 from .findings import (
     SEVERITIES,

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from ..core.pipeline import Cancelled
 from ..core.protocols import AgentResult, StageContext
+from ..engine.pipeline import Cancelled
 
 MAX_SECTION_CHARS = 60_000
 

@@ -19,7 +19,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..core.pipeline import Cancelled
+from ..engine.pipeline import Cancelled
 
 MAX_OUTPUT_CHARS = 20_000_000
 POLL_SECONDS = 0.1

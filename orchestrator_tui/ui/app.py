@@ -10,8 +10,8 @@ from collections.abc import Sequence
 
 from ..core import events as ev
 from ..core.events import EventSink
-from ..core.pipeline import EngineOptions
-from ..core.session import LockHeld
+from ..engine.pipeline import EngineOptions
+from ..infra.session import LockHeld
 from .handle import EngineFactory, EngineHandle
 from .orchestrator_app import Clock, OrchestratorApp
 from .sink import EngineSink

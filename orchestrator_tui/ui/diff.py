@@ -14,7 +14,7 @@ import subprocess
 from pathlib import Path
 
 from ..core.state import TaskState
-from ..core.workspace import ref_component
+from ..infra.workspace import ref_component
 
 GIT_TIMEOUT = 10.0
 MAX_DIFF_CHARS = 400_000

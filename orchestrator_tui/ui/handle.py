@@ -8,9 +8,9 @@ from typing import Any, Protocol
 
 from ..core.events import EventSink
 from ..core.models import Plan
-from ..core.pipeline import EngineOptions
 from ..core.state import RunState
-from ..core.store import RunFiles
+from ..engine.pipeline import EngineOptions
+from ..infra.store import RunFiles
 
 
 class EngineHandle(Protocol):

@@ -21,9 +21,9 @@ from textual.timer import Timer
 
 from ..core import events as ev
 from ..core.models import Task
-from ..core.pipeline import EngineOptions
 from ..core.plan import PlanError, parse_plan
 from ..core.state import RunState, TaskState, apply, task_state
+from ..engine.pipeline import EngineOptions
 from .actions import RunActions
 from .commands import RunCommands
 from .engine_thread import EngineThread

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from . import events as ev
-from .models import Plan
-from .plan import PlanError, parse_plan
-from .protocols import StageResult
-from .reload import merge_plan_edit
-from .scheduler import schedule
+from ..core import events as ev
+from ..core.models import Plan
+from ..core.plan import PlanError, parse_plan
+from ..core.plan_edit import merge_plan_edit
+from ..core.protocols import StageResult
+from ..core.scheduler import schedule
 
 if TYPE_CHECKING:
     from .pipeline import Engine

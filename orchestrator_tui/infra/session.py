@@ -18,9 +18,9 @@ from typing import Literal
 
 from pydantic import ValidationError
 
-from .events import Actor
+from ..core.events import Actor
+from ..core.models import Frozen
 from .fsutil import atomic_write
-from .models import Frozen
 from .store import orchestrator_dir
 
 HEARTBEAT_SECONDS = 2.0

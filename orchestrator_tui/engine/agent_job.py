@@ -9,10 +9,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from . import events as ev
-from .models import Plan, StageName, Task
-from .protocols import AgentJob, AgentResult
-from .redact import SecretMasker
+from ..core import events as ev
+from ..core.models import Plan, StageName, Task
+from ..core.protocols import AgentJob, AgentResult
+from ..core.redact import SecretMasker
 
 if TYPE_CHECKING:
     from .pipeline import Engine

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from . import events as ev
+from ..core import events as ev
+from ..core.models import StageName
+from ..infra.session import Command
 from .implement import reset_for_retry, skip_task
-from .models import StageName
-from .session import Command
 
 if TYPE_CHECKING:
     from .pipeline import Engine

@@ -16,9 +16,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .events import EventBase, dump_event, load_event
+from ..core.events import EventBase, dump_event, load_event
+from ..core.state import RunState, apply
 from .fsutil import DiskError, atomic_write, describe_os_error
-from .state import RunState, apply
 
 ORCHESTRATOR_DIR = ".orchestrator"
 

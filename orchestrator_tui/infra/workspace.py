@@ -35,8 +35,8 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
-from .models import Task
-from .protocols import MergeResult
+from ..core.models import Task
+from ..core.protocols import MergeResult
 from .store import orchestrator_dir, safe_name
 
 GIT_TIMEOUT = 120.0

@@ -18,16 +18,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from . import events as ev
-from .commands import handle_command
-from .config import Config
-from .fsutil import DiskError, atomic_write
-from .models import STAGES, Plan, StageName, StageStatus, Task
-from .notify import Notifier
-from .output import OutputBatcher
-from .parallel import parallel_stage
-from .plan import PlanError, parse_plan
-from .protocols import (
+from ..core import events as ev
+from ..core.config import Config
+from ..core.models import STAGES, Plan, StageName, StageStatus, Task
+from ..core.plan import PlanError, parse_plan
+from ..core.protocols import (
     AgentResult,
     BackendFactory,
     StageContext,
@@ -35,12 +30,18 @@ from .protocols import (
     StageRunner,
     TaskIsolation,
 )
-from .redact import mask_event
-from .reload import PlanWatcher, apply_reloads
-from .session import BadCommand, Command, Inbox, WorkspaceLock, command_summary, submit
-from .state import RunState, apply
-from .store import RunFiles, RunStore, latest_run_id, load_run, new_run_id
-from .system import load_system
+from ..core.redact import mask_event
+from ..core.state import RunState, apply
+from ..core.system import load_system
+from ..infra.fsutil import DiskError, atomic_write
+from ..infra.notify import Notifier
+from ..infra.session import BadCommand, Command, Inbox, WorkspaceLock, command_summary, submit
+from ..infra.store import RunFiles, RunStore, latest_run_id, load_run, new_run_id
+from ..infra.watcher import PlanWatcher
+from .commands import handle_command
+from .output import OutputBatcher
+from .parallel import parallel_stage
+from .reload import apply_reloads
 
 if TYPE_CHECKING:
     from .implement import Implementer

@@ -9,8 +9,8 @@ import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
-from .config import NotifySettings
-from .models import StageName
+from ..core.config import NotifySettings
+from ..core.models import StageName
 
 
 class Notifier:

@@ -6,7 +6,7 @@ import threading
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 
-from .events import EventBase, TaskOutput
+from ..core.events import EventBase, TaskOutput
 
 FLUSH_SECONDS = 0.05
 MAX_LINES_PER_BATCH = 400

@@ -14,12 +14,12 @@ from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from . import events as ev
+from ..core import events as ev
+from ..core.models import Plan, StageName, Task, TaskStatus
+from ..core.protocols import AgentResult, StageResult, TaskIsolation
+from ..core.scheduler import Scheduler
+from ..infra.session import Command
 from .agent_job import run_agent_job, task_prompt
-from .models import Plan, StageName, Task, TaskStatus
-from .protocols import AgentResult, StageResult, TaskIsolation
-from .scheduler import Scheduler
-from .session import Command
 
 if TYPE_CHECKING:
     from .pipeline import Engine

@@ -1,0 +1,1 @@
+"""Infrastructure: the event store, the lock and inbox, git worktrees, notifications."""
