@@ -78,6 +78,7 @@ def test_commands_that_make_no_sense_are_refused_and_the_run_goes_on(tmp_path: P
         engine.submit("resume")
         engine.submit("retry", task="A")  # no task ran yet
         engine.submit("skip", task="nope")
+        (workspace / ".orchestrator" / "inbox").mkdir(exist_ok=True)  # app commands need none
         (workspace / ".orchestrator" / "inbox" / "0-bad.json").write_text("{not json")
         (workspace / ".orchestrator" / "inbox" / "1-bad.json").write_text(
             '{"id":"x","action":"explode"}'

@@ -45,15 +45,20 @@ class Scheduler:
         return (-self.remaining[task_id], -self.tasks[task_id].priority, self.order[task_id])
 
     def pick(
-        self, status: Mapping[str, TaskStatus], running: Collection[str], capacity: int
+        self,
+        status: Mapping[str, TaskStatus],
+        running: Collection[str],
+        capacity: int,
+        waiting: Collection[str] = (),
     ) -> list[str]:
-        """Tasks to start now: at most `capacity`, none overlapping a running or chosen one."""
+        """Tasks to start now: at most `capacity`, none overlapping a running or chosen one,
+        none still `waiting` (out a backoff: not done, so its dependents wait too)."""
         chosen: list[str] = []
         busy = set(running)
         for task_id in self.ready(status):
             if len(chosen) >= capacity:
                 break
-            if task_id in busy or self.conflicts.get(task_id, set()) & busy:
+            if task_id in waiting or task_id in busy or self.conflicts.get(task_id, set()) & busy:
                 continue
             chosen.append(task_id)
             busy.add(task_id)

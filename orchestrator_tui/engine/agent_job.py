@@ -7,21 +7,19 @@ from __future__ import annotations
 import threading
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-from ..core import events as ev
 from ..core.models import Plan, StageName, Task
 from ..core.protocols import AgentJob, AgentResult
 from ..core.redact import SecretMasker
-
-if TYPE_CHECKING:
-    from .pipeline import Engine
+from .context import EngineCore
+from .inputs import AgentUsage, NoticeInput
 
 
 class TaskReporter:
-    """AgentEvents for one task: called from the agent's thread."""
+    """AgentEvents for one task, called from the agent's thread: usage and notices become
+    inputs of the engine, output lines wait in the output buffer."""
 
-    def __init__(self, engine: Engine, task_id: str) -> None:
+    def __init__(self, engine: EngineCore, task_id: str) -> None:
         self.engine = engine
         self.task_id = task_id
         self.masker = SecretMasker()
@@ -32,20 +30,13 @@ class TaskReporter:
         self.engine.batcher.add(self.task_id, shown)
 
     def usage(self, input_tokens: int, output_tokens: int, cost_usd: float) -> None:
-        self.engine.emit(
-            ev.TaskUsage(
-                task=self.task_id,
-                input_tokens=input_tokens,
-                output_tokens=output_tokens,
-                cost_usd=cost_usd,
-            )
-        )
+        self.engine.post(AgentUsage(self.task_id, input_tokens, output_tokens, cost_usd))
 
     def notice(self, level: str, text: str) -> None:
-        self.engine.notice(level, f"{self.task_id}: {text}")
+        self.engine.post(NoticeInput(level, f"{self.task_id}: {text}"))
 
 
-def task_prompt(engine: Engine, plan: Plan, task: Task, feedback: str, workdir: str) -> str:
+def task_prompt(engine: EngineCore, plan: Plan, task: Task, feedback: str, workdir: str) -> str:
     """Stage instructions from CLAUDE.md + the run's goal + the task's section + feedback."""
     parts = [
         f"# Task {task.id}: {task.title}",
@@ -70,7 +61,7 @@ def task_prompt(engine: Engine, plan: Plan, task: Task, feedback: str, workdir: 
 
 
 def run_agent_job(
-    engine: Engine,
+    engine: EngineCore,
     task: Task,
     prompt: str,
     workdir: str,
@@ -116,6 +107,6 @@ def run_agent_job(
         )
 
 
-def run_single_agent(engine: Engine, task: Task, prompt: str) -> AgentResult:
+def run_single_agent(engine: EngineCore, task: Task, prompt: str) -> AgentResult:
     """A stage's own agent (analyze notes, review…): runs in the workspace, no isolation."""
     return run_agent_job(engine, task, prompt, str(engine.options.workspace), 1, engine.stopping)

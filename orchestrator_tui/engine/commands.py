@@ -1,69 +1,72 @@
-"""What each inbox command does to a running engine: pause, resume, cancel, gate decisions,
-and retry or skip of one task. Each answer becomes a CommandApplied event (pipeline.py)."""
+"""Commands reaching the engine: from the app's queue or the inbox, answered by the rules in
+core/decisions.py, each answer recorded as a CommandApplied event (the same for both ways in,
+so replay and the monitor see no difference)."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import secrets
+import time
 
+from ..core import decisions
 from ..core import events as ev
-from ..core.models import StageName
-from ..infra.session import Command
-from .implement import reset_for_retry, skip_task
-
-if TYPE_CHECKING:
-    from .pipeline import Engine
+from ..core.commands import Command, command_summary
+from ..infra.session import BadCommand
+from . import inputs as inp
+from .context import EngineCore
 
 
-def handle_command(engine: Engine, command: Command) -> tuple[bool, str, str | None]:
-    """Apply one command: (accepted, what happened, gate decision or None)."""
-    action = command.action
-    if action == "pause":
-        if engine.state.paused:
-            return False, "already paused", None
-        engine.emit(ev.RunPaused(by=command.by))
-        return True, "paused: no new stage or task starts", None
-    if action == "resume":
-        if not engine.state.paused:
-            return False, "not paused", None
-        engine.emit(ev.RunResumed(by=command.by))
-        return True, "resumed", None
-    if action == "cancel":
-        engine.cancelled = True
-        return True, "cancelling the run", None
-    if command.task and action in ("retry", "skip"):
-        return task_command(engine, command)
-    gate = engine.state.gate
-    if gate is None:
-        return False, f"nothing waits for approval; {action} ignored", None
-    if action == "approve" and gate.failed:
-        return False, f"{gate.stage} failed: retry, skip or cancel", None
-    decision = {"approve": "approve", "reject": "reject", "retry": "retry", "skip": "skip"}
-    engine.emit(
-        ev.GateDecided(
-            stage=gate.stage,
-            decision=decision[action],  # type: ignore[arg-type]
-            feedback=command.feedback,
-            by=command.by,
-        )
+def new_command(action: str, task: str = "", feedback: str = "", by: str = "app") -> Command:
+    return Command(
+        id=secrets.token_hex(6),
+        action=action,  # type: ignore[arg-type]  # validated by pydantic
+        task=task,
+        feedback=feedback,
+        by=by,  # type: ignore[arg-type]
+        at=time.time(),
     )
-    return True, f"{gate.stage}: {action}", decision[action]
 
 
-def task_command(engine: Engine, command: Command) -> tuple[bool, str, str | None]:
-    """retry TASK / skip TASK: by the running implement stage, or at its failed gate (which
-    then runs implement again)."""
-    task = engine.state.tasks.get(command.task)
-    if task is None:
-        return False, f"no task {command.task!r}", None
-    implementer = engine.implementer
-    if implementer is not None:
-        return (*implementer.task_command(command), None)
-    change = reset_for_retry if command.action == "retry" else skip_task
-    ok, message = change(engine, command.task)
-    gate = engine.state.gate
-    if ok and gate is not None and gate.stage == StageName.IMPLEMENT:
-        engine.emit(
-            ev.GateDecided(stage=gate.stage, decision="retry", feedback=message, by=command.by)
+def poll_inbox(engine: EngineCore) -> list[inp.CommandInput]:
+    """The inbox's commands in arrival order; bad files are answered and set aside here."""
+    found: list[inp.CommandInput] = []
+    for path, item in engine.inbox.pending():
+        if isinstance(item, BadCommand):
+            engine.emit(
+                ev.CommandApplied(command_id=item.name, action="?", ok=False, message=item.reason)
+            )
+            engine.inbox.done(path, bad=True)
+        else:
+            found.append(inp.CommandInput(item, path))
+    return found
+
+
+def apply_command(engine: EngineCore, item: inp.CommandInput) -> str | None:
+    """Answer one command exactly once; returns the gate decision it made, if any."""
+    command = item.command
+    decision: str | None = None
+    if command.id not in engine.state.applied_commands:
+        implementer = engine.implementer
+        facts = decisions.CommandFacts(
+            implementing=implementer is not None,
+            running=frozenset(implementer.running) if implementer else frozenset(),
+            plan_ids=frozenset(implementer.plan.by_id) if implementer else frozenset(),
         )
-        return True, message, "retry"
-    return ok, message, None
+        answer = decisions.decide_command(engine.state, command, facts)
+        engine.emit_all(answer.events)
+        reply = answer.reply
+        if implementer is not None:
+            implementer.carry_out(reply)
+        if reply.cancel_run:
+            engine.cancelled = True
+        engine.emit(
+            ev.CommandApplied(
+                command_id=command.id,
+                action=command_summary(command),
+                ok=reply.ok,
+                message=reply.message,
+            )
+        )
+        decision = reply.gate
+    if item.path is not None:
+        engine.inbox.done(item.path)
+    return decision

@@ -1,62 +1,33 @@
 """The implement stage: run the plan's tasks on agents, in parallel where the DAG allows.
 
-The engine thread owns every decision; agents run in a thread pool and report through
-TaskReporter (output is batched, usage becomes events). A failed task blocks only its
-dependents; independent work goes on.
+Driven the graphlib way, on the engine thread: ask the scheduler for ready work, start it,
+and when an agent's exit arrives as an input, tell the rules (core/decisions.py) what
+happened — merged and done, a conflict, a retry after backoff (the task *waits*; it is not
+running), or a failure that blocks its dependents. A failed task blocks only its dependents;
+independent work goes on.
 """
 
 from __future__ import annotations
 
-import re
 import threading
 import time
-from concurrent.futures import FIRST_COMPLETED, Future, wait
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from dataclasses import dataclass, replace
 
+from ..core import decisions
 from ..core import events as ev
-from ..core.models import Plan, StageName, Task, TaskStatus
+from ..core.decisions import Attempt, Reply
+from ..core.models import Plan, TaskStatus
 from ..core.protocols import AgentResult, StageResult, TaskIsolation
 from ..core.scheduler import Scheduler
-from ..infra.session import Command
+from . import inputs as inp
 from .agent_job import run_agent_job, task_prompt
+from .context import EngineCore
 
-if TYPE_CHECKING:
-    from .pipeline import Engine
-
-MAX_BACKOFF = 60.0
-
-
-def reset_for_retry(engine: Engine, task_id: str) -> tuple[bool, str]:
-    task = engine.state.tasks[task_id]
-    if task.status not in (TaskStatus.FAILED, TaskStatus.BLOCKED, TaskStatus.CONFLICT):
-        return False, f"{task_id} is {task.status}, not failed: nothing to retry"
-    engine.emit(ev.TaskReset(task=task_id, reason="retry requested"))
-    unblock_dependents(engine, task_id)
-    return True, f"{task_id} will run again"
-
-
-def skip_task(engine: Engine, task_id: str) -> tuple[bool, str]:
-    task = engine.state.tasks[task_id]
-    if task.status in (TaskStatus.DONE, TaskStatus.SKIPPED):
-        return False, f"{task_id} is already {task.status}"
-    if task.status == TaskStatus.RUNNING:
-        return False, f"{task_id} is running"
-    engine.emit(ev.TaskFinished(task=task_id, status="skipped", reason="skipped by the user"))
-    unblock_dependents(engine, task_id)
-    return True, f"{task_id} skipped; its dependents may run"
-
-
-def unblock_dependents(engine: Engine, task_id: str) -> None:
-    """Dependents blocked because of `task_id` become pending again."""
-    for other_id, other in engine.state.tasks.items():
-        if other.status == TaskStatus.BLOCKED and task_id in other.reason.split(" ")[0:1]:
-            engine.emit(ev.TaskReset(task=other_id, reason=f"{task_id} no longer failed"))
+STOP_GRACE = 30.0  # how long a stop waits for agents to report their exit
 
 
 @dataclass
 class Running:
-    future: Future[AgentResult]
     cancel: threading.Event
     started: float
     attempt: int
@@ -66,7 +37,7 @@ class Running:
 class Implementer:
     """Runs the frozen plan's tasks to the end: done, failed, blocked or skipped."""
 
-    def __init__(self, engine: Engine, feedback: str) -> None:
+    def __init__(self, engine: EngineCore, feedback: str) -> None:
         assert engine.plan is not None, "the parallel stage sets the plan"
         self.engine = engine
         self.plan = engine.plan
@@ -76,79 +47,58 @@ class Implementer:
             engine.options.workspace, engine.state.run_id, engine.config
         )
         self.running: dict[str, Running] = {}
-        self.not_before: dict[str, float] = {}
+        self.not_before: dict[str, float] = {}  # tasks waiting out their backoff
         self.budget_stopped = False
-
-    # ---- setup ---------------------------------------------------------------------
-
-    def reset_tasks(self) -> None:
-        """Interrupted tasks start again; after a retry or a reject, failed ones do too."""
-        rerun = self.engine.state.stages[StageName.IMPLEMENT].attempt > 1
-        named = set(re.findall(r"[A-Za-z0-9_.\-]+", self.feedback)) & set(self.plan.by_id)
-        for task_id, task in self.engine.state.tasks.items():
-            if task_id not in self.plan.by_id:
-                continue
-            if task.status == TaskStatus.RUNNING:
-                self.engine.emit(ev.TaskReset(task=task_id, reason="interrupted; starting again"))
-            elif rerun and task.status in (
-                TaskStatus.FAILED,
-                TaskStatus.BLOCKED,
-                TaskStatus.CONFLICT,
-            ):
-                self.engine.emit(ev.TaskReset(task=task_id, reason="stage retried"))
-            elif (
-                self.feedback and task.status == TaskStatus.DONE and (not named or task_id in named)
-            ):
-                self.engine.emit(ev.TaskReset(task=task_id, reason="changes requested"))
+        self.stopped = False
 
     # ---- the loop ------------------------------------------------------------------
 
     def run(self) -> StageResult:
         engine = self.engine
         engine.implementer = self
-        self.reset_tasks()
+        resets = decisions.resets_for_stage(engine.state, self.plan.by_id, self.feedback)
+        engine.emit_all(resets)
         try:
             while True:
                 with engine.batch():
-                    engine.service()
-                    self.collect(done_only=True)
                     self.check_budget()
                     started = self.start_ready()
-                idle = not self.running and not started and not self.waiting_for_backoff()
-                if idle and not engine.state.paused:
+                waiting = self.waiting()
+                if not self.running and not started and not waiting and not engine.state.paused:
                     break
-                if self.running:
-                    futures = [r.future for r in self.running.values()]
-                    wait(futures, timeout=engine.options.poll_interval, return_when=FIRST_COMPLETED)
-                else:
-                    engine.idle()
+                engine.pump(self.next_timeout(waiting))
         except BaseException:
-            self.cancel_all()
+            self.stop_all()
             raise
         finally:
             engine.implementer = None
         return self.result()
 
-    def status(self) -> dict[str, TaskStatus]:
-        return {tid: t.status for tid, t in self.engine.state.tasks.items()}
+    def waiting(self) -> set[str]:
+        """Tasks waiting out a backoff (pending, not yet allowed to start)."""
+        tasks = self.engine.state.tasks
+        return {t for t in self.not_before if tasks[t].status == TaskStatus.PENDING}
 
-    def waiting_for_backoff(self) -> bool:
-        status = self.status()
-        return any(status.get(t) == TaskStatus.PENDING for t in self.not_before)
+    def next_timeout(self, waiting: set[str]) -> float:
+        poll = self.engine.options.poll_interval
+        if self.running or not waiting:
+            return max(poll, 0.2) if self.running else poll
+        soonest = min(self.not_before[t] for t in waiting) - time.monotonic()
+        return min(max(soonest, 0.0), poll)
 
     def start_ready(self) -> int:
         engine = self.engine
         if engine.state.paused or self.budget_stopped:
             return 0
-        now = time.monotonic()
         capacity = engine.concurrency - len(self.running)
         if capacity <= 0:
             return 0
-        status = self.status()
-        eligible = {t: s for t, s in status.items() if self.not_before.get(t, 0) <= now}
-        delayed = {t: TaskStatus.RUNNING for t in status if t not in eligible}
-        picked = self.scheduler.pick({**eligible, **delayed}, self.running, capacity)
+        now = time.monotonic()
+        held = {t for t, at in self.not_before.items() if at > now}
+        status = {tid: t.status for tid, t in engine.state.tasks.items()}
+        picked = self.scheduler.pick(status, self.running, capacity, waiting=held)
         for task_id in picked:
+            self.not_before.pop(task_id, None)
             self.start(task_id)
         return len(picked)
 
@@ -160,194 +110,108 @@ class Implementer:
             workdir = str(self.isolation.prepare(task, attempt))
         except Exception as exc:  # worktree creation failed: the task fails, the run goes on
             engine.emit(ev.TaskStarted(task=task_id, attempt=attempt, agent=task.agent or ""))
-            self.finish_failed(task_id, attempt, f"could not prepare its workspace: {exc}", None)
+            nothing = Attempt(task_id, attempt, 0.0, AgentResult(ok=False, reason=""))
+            self.fail(nothing, f"could not prepare its workspace: {exc}")
             return
         profile = task.agent or engine.config.agents.default
         engine.emit(ev.TaskStarted(task=task_id, attempt=attempt, agent=profile, workdir=workdir))
         prompt = task_prompt(engine, self.plan, task, self.feedback, workdir)
         cancel = threading.Event()
         session = engine.state.tasks[task_id].session_id if self.feedback else ""
-        future = self.launch(task, prompt, workdir, attempt, cancel, session)
-        self.running[task_id] = Running(future, cancel, time.monotonic(), attempt)
-
-    def launch(
-        self,
-        task: Task,
-        prompt: str,
-        workdir: str,
-        attempt: int,
-        cancel: threading.Event,
-        session: str,
-    ) -> Future[AgentResult]:
-        """Run the agent in a thread of its own (the scheduler caps how many run)."""
-        thread_future: Future[AgentResult] = Future()
+        self.running[task_id] = Running(cancel, time.monotonic(), attempt)
 
         def work() -> None:
             try:
-                result = run_agent_job(self.engine, task, prompt, workdir, attempt, cancel, session)
+                result = run_agent_job(engine, task, prompt, workdir, attempt, cancel, session)
             except Exception as exc:  # the engine must hear back, or it would wait forever
                 result = AgentResult(ok=False, reason=f"agent thread failed: {exc}", exit_code=None)
-            thread_future.set_result(result)
+            engine.post(inp.AgentExited(task_id, attempt, result))
 
-        threading.Thread(target=work, name=f"agent-{task.id}", daemon=True).start()
-        return thread_future
+        threading.Thread(target=work, name=f"agent-{task_id}", daemon=True).start()
 
-    def collect(self, done_only: bool) -> None:
-        for task_id, running in list(self.running.items()):
-            if done_only and not running.future.done():
-                continue
-            result = running.future.result()
-            del self.running[task_id]
-            self.finish(task_id, running, result)
+    # ---- inputs --------------------------------------------------------------------
 
-    def finish(self, task_id: str, running: Running, result: AgentResult) -> None:
+    def on_exit(self, item: inp.AgentExited) -> None:
+        running = self.running.get(item.task)
+        if running is None or running.attempt != item.attempt:
+            self.isolation.discard(self.plan.task(item.task))  # skipped while it ran
+            return
+        del self.running[item.task]
         engine = self.engine
-        duration = time.monotonic() - running.started
-        if engine.stopping.is_set() and not result.ok:
+        result = item.result
+        if self.stopped or (engine.stopping.is_set() and not result.ok):
             return  # interrupted by a stop: resume starts it again
+        attempt = Attempt(
+            item.task,
+            item.attempt,
+            time.monotonic() - running.started,
+            result,
+            budget_hit=running.budget_hit,
+        )
         if result.ok:
-            task = self.plan.task(task_id)
             try:
-                merge = self.isolation.finish(task)
+                attempt = replace(attempt, merge=self.isolation.finish(self.plan.task(item.task)))
             except Exception as exc:
-                self.finish_failed(task_id, running.attempt, f"merge failed: {exc}", None)
-                return
-            if merge.conflict_files:
-                engine.emit(ev.MergeConflict(task=task_id, files=merge.conflict_files))
-                engine.emit(
-                    ev.TaskFinished(
-                        task=task_id,
-                        status="conflict",
-                        attempt=running.attempt,
-                        duration=duration,
-                        reason="merge conflict: " + ", ".join(merge.conflict_files),
-                    )
-                )
-                self.block_downstream(task_id, "has a merge conflict")
-                return
-            if not merge.ok:
-                self.finish_failed(task_id, running.attempt, merge.message, None)
-                return
-            engine.emit(ev.TaskMerged(task=task_id, commit=merge.commit))
-            engine.emit(
-                ev.TaskFinished(
-                    task=task_id,
-                    status="done",
-                    reason="ok",
-                    exit_code=result.exit_code,
-                    attempt=running.attempt,
-                    duration=duration,
-                    files=merge.files or result.files,
-                    session_id=result.session_id,
-                )
-            )
-            return
-        reason = "task budget reached" if running.budget_hit else result.reason
-        retries = self.retries_of(task_id)
-        if running.attempt <= retries and not running.budget_hit and not self.budget_stopped:
-            delay = min(engine.config.run.retry_backoff * 2 ** (running.attempt - 1), MAX_BACKOFF)
-            self.not_before[task_id] = time.monotonic() + delay
-            engine.emit(
-                ev.TaskFinished(
-                    task=task_id,
-                    status="failed",
-                    reason=f"{reason}; retrying in {delay:g} s",
-                    exit_code=result.exit_code,
-                    attempt=running.attempt,
-                    duration=duration,
-                    will_retry=True,
-                    session_id=result.session_id,
-                )
-            )
-            return
-        self.finish_failed(task_id, running.attempt, reason, result.exit_code, duration)
+                attempt = replace(attempt, merge_error=str(exc))
+        outcome = decisions.after_attempt(
+            engine.state,
+            attempt,
+            self.scheduler.downstream(item.task),
+            self.retries_of(item.task),
+            engine.config.run.retry_backoff,
+            self.budget_stopped,
+        )
+        engine.emit_all(outcome.events)
+        if outcome.retry_in is not None:
+            self.not_before[item.task] = time.monotonic() + outcome.retry_in
+        if outcome.failed:
+            engine.notifier.task_failed(item.task, outcome.failed)
+
+    def fail(self, attempt: Attempt, reason: str) -> None:
+        downstream = self.scheduler.downstream(attempt.task)
+        outcome = decisions.failed_for_good(self.engine.state, attempt, downstream, reason)
+        self.engine.emit_all(outcome.events)
+        self.engine.notifier.task_failed(attempt.task, reason)
+
+    def carry_out(self, reply: Reply) -> None:
+        """What a command's answer asks of the running stage."""
+        for task_id in reply.clear_backoff:
+            self.not_before.pop(task_id, None)
+        for task_id in reply.stop_tasks:
+            running = self.running.pop(task_id, None)
+            if running is not None:
+                running.cancel.set()
 
     def retries_of(self, task_id: str) -> int:
         task = self.plan.task(task_id)
         return task.retries if task.retries is not None else self.engine.config.run.retries
 
-    def finish_failed(
-        self, task_id: str, attempt: int, reason: str, exit_code: int | None, duration: float = 0.0
-    ) -> None:
-        self.engine.emit(
-            ev.TaskFinished(
-                task=task_id,
-                status="failed",
-                reason=reason,
-                exit_code=exit_code,
-                attempt=attempt,
-                duration=duration,
-            )
-        )
-        self.engine.notifier.task_failed(task_id, reason)
-        self.block_downstream(task_id, "failed")
-
-    def block_downstream(self, task_id: str, what: str) -> None:
-        for other in self.scheduler.downstream(task_id):
-            if self.engine.state.tasks[other].status == TaskStatus.PENDING:
-                self.engine.emit(ev.TaskBlocked(task=other, cause=f"{task_id} {what}"))
-
-    def cancel_all(self) -> None:
+    def stop_all(self) -> None:
+        """Stop every agent and wait (bounded) until each has reported its exit; what they
+        report now is not merged (resume starts them again)."""
+        self.stopped = True
         for running in self.running.values():
             running.cancel.set()
-        for task_id, running in list(self.running.items()):
+        deadline = time.monotonic() + STOP_GRACE
+        while self.running and time.monotonic() < deadline:
             try:
-                running.future.result(timeout=30)
-            except TimeoutError:  # it is being stopped; its result no longer matters
-                continue
-            finally:
-                del self.running[task_id]
+                self.engine.pump(min(0.2, deadline - time.monotonic()), stoppable=False)
+            except Exception:  # e.g. the disk is full: nothing more can be recorded
+                break
+        self.running.clear()
 
-    # ---- budgets, commands, edits ----------------------------------------------------
+    # ---- budgets and edits ---------------------------------------------------------
 
     def check_budget(self) -> None:
         engine = self.engine
+        running = {t: r.budget_hit for t, r in self.running.items()}
         budget = engine.config.budget
-        state = engine.state
-        tokens = state.input_tokens + state.output_tokens
-        if not self.budget_stopped and (
-            (budget.usd and state.cost_usd >= budget.usd)
-            or (budget.tokens and tokens >= budget.tokens)
-        ):
-            self.budget_stopped = True
-            engine.emit(
-                ev.BudgetReached(
-                    scope="run",
-                    limit=f"${budget.usd:g} / {budget.tokens:,} tokens",
-                    spent=f"${state.cost_usd:.4f} / {tokens:,} tokens",
-                )
-            )
-        for task_id, running in self.running.items():
-            task = state.tasks[task_id]
-            if not running.budget_hit and (
-                (budget.task_usd and task.cost_usd >= budget.task_usd)
-                or (budget.task_tokens and task.tokens >= budget.task_tokens)
-            ):
-                running.budget_hit = True
-                running.cancel.set()
-                engine.emit(
-                    ev.BudgetReached(
-                        scope=f"task {task_id}",
-                        spent=f"${task.cost_usd:.4f} / {task.tokens:,}",
-                        limit=f"${budget.task_usd:g} / {budget.task_tokens:,} tokens",
-                    )
-                )
-
-    def task_command(self, command: Command) -> tuple[bool, str]:
-        task_id = command.task
-        if task_id not in self.plan.by_id:
-            return False, f"{task_id} is not in the plan"
-        if command.action == "retry":
-            ok, message = reset_for_retry(self.engine, task_id)
-            if ok:
-                self.not_before.pop(task_id, None)
-            return ok, message
-        running = self.running.get(task_id)
-        if running is not None:
-            running.cancel.set()
-            running.future.result(timeout=30)
-            del self.running[task_id]
-        return skip_task(self.engine, task_id)
+        check = decisions.check_budget(engine.state, budget, running, self.budget_stopped)
+        engine.emit_all(check.events)
+        self.budget_stopped = self.budget_stopped or check.stop_run
+        for task_id in check.stop_tasks:
+            self.running[task_id].budget_hit = True
+            self.running[task_id].cancel.set()
 
     def plan_changed(self, plan: Plan) -> None:
         self.plan = plan
@@ -369,14 +233,10 @@ class Implementer:
             extra = f" ({len(skipped)} skipped)" if skipped else ""
             return StageResult(ok=True, summary=f"{len(done)} tasks done{extra}", evidence=evidence)
         lines = [f"- {t.id} {t.status}: {t.reason}" for t in bad]
+        order = (TaskStatus.FAILED, TaskStatus.CONFLICT, TaskStatus.BLOCKED, TaskStatus.PENDING)
         counts = ", ".join(
             f"{sum(1 for t in bad if t.status == s)} {s}"
-            for s in (
-                TaskStatus.FAILED,
-                TaskStatus.CONFLICT,
-                TaskStatus.BLOCKED,
-                TaskStatus.PENDING,
-            )
+            for s in order
             if any(t.status == s for t in bad)
         )
         why = " (budget reached)" if self.budget_stopped else ""

@@ -3,20 +3,16 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from ..core import events as ev
 from ..core.models import Plan
 from ..core.plan import PlanError, parse_plan
 from ..core.plan_edit import merge_plan_edit
 from ..core.protocols import StageResult
 from ..core.scheduler import schedule
-
-if TYPE_CHECKING:
-    from .pipeline import Engine
+from .context import EngineCore
 
 
-def parallel_stage(engine: Engine) -> StageResult:
+def parallel_stage(engine: EngineCore) -> StageResult:
     try:
         plan = parse_plan(engine.options.plan_path)
     except PlanError as exc:
@@ -65,7 +61,7 @@ def parallel_stage(engine: Engine) -> StageResult:
     )
 
 
-def keep_started_work(engine: Engine, plan: Plan) -> Plan:
+def keep_started_work(engine: EngineCore, plan: Plan) -> Plan:
     """On a re-run of parallel, tasks that already ran keep the definition they ran with."""
     if engine.plan is None:
         return plan

@@ -1,8 +1,11 @@
-"""The engine: the nine-stage state machine, its gates, the inbox, live reloads.
+"""The engine: one thread that drives the nine stages over one input queue.
 
-One Engine runs in one thread. It reports only through `emit` (to the event log first,
-then to live views) and takes commands only from the inbox, so the app, the monitor and
-the CLI all steer it the same way.
+Everything that happens reaches the engine as an input on `inputs` (inputs.py): a command
+(from the app in memory, from the inbox for other processes), a file change, an agent's
+usage, notice or exit, a stage runner's result, a wake-up. Only the engine thread folds
+events into `state` and appends them to the log; the rules it applies are plain functions in
+core/decisions.py. Stage runners run in a worker thread so that the engine keeps answering
+while bandit or pytest work; agents run under their backends and only post inputs.
 """
 
 from __future__ import annotations
@@ -12,21 +15,17 @@ import os
 import queue
 import threading
 import time
-import traceback
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
 
+from ..core import decisions
 from ..core import events as ev
+from ..core.commands import Command
 from ..core.config import Config
-from ..core.models import STAGES, Plan, StageName, StageStatus, Task
-from ..core.plan import PlanError, parse_plan
+from ..core.models import STAGES, Plan, StageName, StageStatus
 from ..core.protocols import (
-    AgentResult,
     BackendFactory,
-    StageContext,
-    StageResult,
     StageRunner,
     TaskIsolation,
 )
@@ -35,22 +34,18 @@ from ..core.state import RunState, apply
 from ..core.system import load_system
 from ..infra.fsutil import DiskError, atomic_write
 from ..infra.notify import Notifier
-from ..infra.session import BadCommand, Command, Inbox, WorkspaceLock, command_summary, submit
+from ..infra.session import Inbox, WorkspaceLock
 from ..infra.store import RunFiles, RunStore, latest_run_id, load_run, new_run_id
 from ..infra.watcher import PlanWatcher
-from .commands import handle_command
+from . import inputs as inp
+from .commands import apply_command, new_command, poll_inbox
+from .context import Cancelled
+from .implement import Implementer
 from .output import OutputBatcher
-from .parallel import parallel_stage
 from .reload import apply_reloads
+from .stage_run import execute_stage
 
-if TYPE_CHECKING:
-    from .implement import Implementer
-
-ENGINE_STAGES = (StageName.PARALLEL, StageName.IMPLEMENT)
-
-
-class Cancelled(Exception):
-    """The user cancelled the run, or asked the engine to stop (resumable)."""
+__all__ = ["Cancelled", "Engine", "EngineOptions"]
 
 
 @dataclass(frozen=True)
@@ -94,22 +89,26 @@ class Engine:
         self.isolation_factory = isolation
         self.sinks = list(sinks)
         self.state = RunState()
-        self.emit_lock = threading.RLock()
-        self.wake = threading.Event()
-        self.stopping = threading.Event()
+        self.inputs: queue.Queue[inp.Input] = queue.Queue()
+        self.stopping = threading.Event()  # read by stage runners and agents: stop soon
         self.cancelled = False
-        self.reloads: queue.Queue[str] = queue.Queue()
         self.plan: Plan | None = None
         self.system = load_system(self.system_path)
         self.implementer: Implementer | None = None
+        self.stage_done: inp.StageDone | None = None
+        self.changed_files: set[str] = set()
+        self.plan_edited_at_gate = False
         self.lock: WorkspaceLock | None = None
         self.store: RunStore | None = None
         self.files: RunFiles | None = None
         self.inbox = Inbox(options.workspace)
+        self.inbox_due = 0.0
         self.watcher: PlanWatcher | None = None
-        self.batcher = OutputBatcher(self.emit)
+        self.batcher = OutputBatcher(self.show)
         self.notifier = Notifier(
-            options.workspace, options.config.notify, lambda text: self.notice("warning", text)
+            options.workspace,
+            options.config.notify,
+            lambda text: self.post(inp.NoticeInput("warning", text)),
         )
 
     @property
@@ -120,18 +119,27 @@ class Engine:
     def concurrency(self) -> int:
         return self.options.concurrency or self.config.run.concurrency
 
-    # ---- other threads ----------------------------------------------------------------
+    # ---- any thread -------------------------------------------------------------------
+
+    def post(self, item: inp.Input) -> None:
+        """The one way into the engine from another thread."""
+        self.inputs.put(item)
 
     def submit(self, action: str, task: str = "", feedback: str = "", by: str = "app") -> Command:
-        """Queue a command as any process would (through the inbox) and wake the engine."""
-        command = submit(self.options.workspace, action, task, feedback, by)  # type: ignore[arg-type]
-        self.wake.set()
+        """A command from this process (the app): straight onto the queue, no file."""
+        command = new_command(action, task, feedback, by)
+        self.post(inp.CommandInput(command))
         return command
 
     def stop(self) -> None:
         """Stop soon, leaving the run to be resumed; running agents are stopped."""
         self.stopping.set()
-        self.wake.set()
+        self.post(inp.Wake())
+
+    def show(self, event: ev.EventBase) -> None:
+        """Reach live views only: output batches, which are not state (any thread)."""
+        for sink in self.sinks:
+            sink.emit(event)
 
     # ---- opening ----------------------------------------------------------------------
 
@@ -156,19 +164,14 @@ class Engine:
             raise
         self.state = state
         resumed = bool(state.run_id)
+        goal = self.options.goal or state.goal
         self.emit(
             ev.RunStarted(
-                run_id=run_id,
-                workspace=str(workspace),
-                goal=self.options.goal or state.goal,
-                resumed=resumed,
-                pid=os.getpid(),
+                run_id=run_id, workspace=str(workspace), goal=goal, resumed=resumed, pid=os.getpid()
             )
         )
-        for text in [*(warnings or []), *([takeover] if takeover else [])]:
+        for text in [*(warnings or []), *([takeover] if takeover else []), *self.system.problems]:
             self.emit(ev.Notice(level="warning", text=text))
-        for problem in self.system.problems:
-            self.emit(ev.Notice(level="warning", text=problem))
         if resumed:
             self.plan = self.load_frozen_plan()
         return run_id
@@ -184,29 +187,87 @@ class Engine:
         assert self.files is not None
         atomic_write(self.files.frozen_plan, plan.model_dump_json())
 
-    # ---- events -----------------------------------------------------------------------
+    # ---- events (engine thread only) --------------------------------------------------
 
     def emit(self, event: ev.EventBase) -> None:
         """Stamp, fold into our state, persist, then tell every live view."""
         event = mask_event(event)
-        with self.emit_lock:
-            seq = self.state.last_seq + 1 if event.persisted else self.state.last_seq
-            event = event.model_copy(update={"seq": seq, "at": time.time()})
-            if event.persisted:  # so that replaying the log gives exactly this state
-                self.state = apply(self.state, event)
-                if self.store is not None:
-                    self.store.record(event, self.state)
-            for sink in self.sinks:
-                sink.emit(event)
+        seq = self.state.last_seq + 1 if event.persisted else self.state.last_seq
+        event = event.model_copy(update={"seq": seq, "at": time.time()})
+        if event.persisted:  # so that replaying the log gives exactly this state
+            self.state = apply(self.state, event)
+            if self.store is not None:
+                self.store.record(event, self.state)
+        self.show(event)
 
     def batch(self) -> contextlib.AbstractContextManager[None]:
         """Events emitted inside share one fsync (group commit for a loop turn)."""
-        if self.store is None:
-            return contextlib.nullcontext()
-        return self.store.batch()
+        return self.store.batch() if self.store is not None else contextlib.nullcontext()
+
+    def emit_all(self, events: Sequence[ev.EventBase]) -> None:
+        for event in events:
+            self.emit(event)
 
     def notice(self, level: str, text: str) -> None:
         self.emit(ev.Notice(level=level, text=text))  # type: ignore[arg-type]
+
+    # ---- the loop ---------------------------------------------------------------------
+
+    def pump(self, timeout: float, stoppable: bool = True) -> str | None:
+        """Wait up to `timeout` for inputs and handle all that came (one fsync for them);
+        returns a gate decision when a command made one. Raises Cancelled on a stop."""
+        if stoppable:
+            self.check_stop()
+        items: list[inp.Input] = []
+        try:
+            items.append(self.inputs.get(timeout=max(timeout, 0.0)))
+            while True:
+                items.append(self.inputs.get_nowait())
+        except queue.Empty:
+            pass
+        decision = None
+        with self.batch():
+            for item in items:
+                decision = self.handle(item) or decision
+            if time.monotonic() >= self.inbox_due:
+                self.inbox_due = time.monotonic() + self.options.poll_interval
+                for item in poll_inbox(self):
+                    decision = self.handle(item) or decision
+            if self.changed_files:
+                apply_reloads(self)
+        if stoppable:
+            self.check_stop()
+        return decision
+
+    def handle(self, item: inp.Input) -> str | None:
+        match item:
+            case inp.CommandInput():
+                return apply_command(self, item)
+            case inp.FileChanged():
+                self.changed_files.add(item.name)
+            case inp.AgentUsage():
+                usage = ev.TaskUsage(
+                    task=item.task,
+                    input_tokens=item.input_tokens,
+                    output_tokens=item.output_tokens,
+                    cost_usd=item.cost_usd,
+                )
+                self.emit(usage)
+            case inp.NoticeInput():
+                self.notice(item.level, item.text)
+            case inp.AgentExited():
+                if self.implementer is not None:
+                    self.implementer.on_exit(item)
+            case inp.StageDone():
+                self.stage_done = item
+        return None
+
+    def check_stop(self) -> None:
+        if self.cancelled or self.stopping.is_set():
+            raise Cancelled
+        if self.lock and self.lock.lost.is_set():
+            self.notice("error", "another orchestrator took over the workspace lock; stopping")
+            raise Cancelled
 
     # ---- the run ----------------------------------------------------------------------
 
@@ -216,9 +277,8 @@ class Engine:
             self.open()
         self.batcher.start()
         if self.options.watch:
-            self.watcher = PlanWatcher(
-                [self.options.plan_path, self.system_path], self.on_file_change
-            )
+            files = [self.options.plan_path, self.system_path]
+            self.watcher = PlanWatcher(files, lambda name: self.post(inp.FileChanged(name)))
             self.watcher.start()
         outcome = ""
         try:
@@ -233,15 +293,15 @@ class Engine:
                 self.emit(ev.RunFinished(outcome="cancelled", reason="cancelled by the user"))
         except DiskError as exc:
             outcome = "failed"
-            self.tell_views(ev.Notice(level="error", text=f"{exc.strerror}; the run stopped"))
+            self.show(ev.Notice(level="error", text=f"{exc.strerror}; the run stopped"))
+        except Exception as exc:  # a bug in the engine: said, never a silent hang
+            self.show(
+                ev.Notice(level="error", text=f"the engine failed: {type(exc).__name__}: {exc}")
+            )
+            raise
         finally:
             self.close()
         return outcome
-
-    def tell_views(self, event: ev.EventBase) -> None:
-        """Reach live views when the log itself cannot be written."""
-        for sink in self.sinks:
-            sink.emit(event)
 
     def close(self) -> None:
         self.batcher.stop()
@@ -251,7 +311,7 @@ class Engine:
             try:
                 self.store.close()
             except OSError as exc:
-                self.tell_views(ev.Notice(level="error", text=f"could not save state: {exc}"))
+                self.show(ev.Notice(level="error", text=f"could not save state: {exc}"))
         if self.lock:
             self.lock.release()
 
@@ -263,166 +323,33 @@ class Engine:
                     break
                 if status in (StageStatus.PENDING, StageStatus.RUNNING, StageStatus.REJECTED):
                     self.wait_while_paused()
-                    self.execute(stage)
-                decision = self.gate(stage)
-                if decision in ("approve", "skip"):
+                    execute_stage(self, stage)
+                if self.gate(stage) in ("approve", "skip"):
                     break
-
-    def execute(self, stage: StageName) -> None:
-        previous = self.state.stages[stage]
-        feedback = previous.feedback if previous.status == StageStatus.REJECTED else ""
-        builtin = stage in ENGINE_STAGES or stage in self.runners
-        self.emit(
-            ev.StageStarted(
-                stage=stage, attempt=previous.attempt + 1, feedback=feedback, builtin=builtin
-            )
-        )
-        passthrough = False
-        try:
-            if stage == StageName.PARALLEL:
-                result = parallel_stage(self)
-            elif stage == StageName.IMPLEMENT:
-                from .implement import Implementer
-
-                self.plan = self.plan or self.try_parse_plan()
-                if self.plan is None:
-                    result = StageResult(ok=False, summary="no valid plan: fix PLAN.md, retry")
-                else:
-                    result = Implementer(self, feedback).run()
-            elif stage in self.runners:
-                result = self.runners[stage].run(self.stage_context(stage, feedback))
-            else:
-                passthrough = True
-                result = StageResult(ok=True, summary="no built-in runner: passed through")
-        except (Cancelled, DiskError):
-            raise
-        except Exception as exc:  # a stage runner's bug must not take the run down
-            result = StageResult(
-                ok=False,
-                summary=f"the {stage} stage crashed: {type(exc).__name__}: {exc}",
-                details="```\n" + traceback.format_exc() + "```",
-            )
-        self.emit(
-            ev.StageFinished(
-                stage=stage,
-                status="done" if result.ok else "failed",
-                summary=result.summary,
-                details=result.details,
-                evidence=result.evidence,
-                blockers=result.blockers,
-                passthrough=passthrough,
-            )
-        )
-
-    def stage_context(self, stage: StageName, feedback: str) -> StageContext:
-        assert self.files is not None
-        plan = self.plan
-        if plan is None and stage not in (StageName.ANALYZE, StageName.PLAN):
-            plan = self.try_parse_plan()
-        return StageContext(
-            stage=stage,
-            run_id=self.files.run_id,
-            workspace=self.options.workspace,
-            run_dir=self.files.dir,
-            config=self.config,
-            attempt=self.state.stages[stage].attempt,
-            feedback=feedback,
-            instructions=self.system.instructions(stage),
-            goal=self.state.goal,
-            plan=plan,
-            state=self.state,
-            cancel=self.stopping,
-            notice=self.notice,
-            run_agent=lambda prompt, profile: self.run_stage_agent(stage, prompt, profile),
-        )
-
-    def try_parse_plan(self) -> Plan | None:
-        try:
-            return parse_plan(self.options.plan_path)
-        except PlanError:
-            return None
-
-    def run_stage_agent(self, stage: StageName, prompt: str, profile: str) -> AgentResult:
-        from .agent_job import run_single_agent
-
-        task = Task(id=f"{stage.value}-agent", title=f"{stage.title} agent", agent=profile or None)
-        return run_single_agent(self, task, prompt)
 
     # ---- gates ------------------------------------------------------------------------
 
     def gate(self, stage: StageName) -> str:
-        state = self.state.stages[stage]
-        if state.status != StageStatus.AWAITING_APPROVAL:
-            failed = state.status == StageStatus.FAILED
-            auto = stage in self.options.approve or not self.config.gates.stops_after(stage)
-            if auto and not failed and not state.blockers:
-                self.emit(ev.GateDecided(stage=stage, decision="approve", by="auto"))
-                return "approve"
-            self.emit(
-                ev.GateOpened(
-                    stage=stage, failed=failed, summary=state.summary, blockers=state.blockers
-                )
-            )
-            self.notifier.waiting(stage, state.summary, failed)
+        auto = stage in self.options.approve or not self.config.gates.stops_after(stage)
+        arrival = decisions.arrive_at_gate(self.state, stage, auto)
+        self.emit_all(arrival.events)
+        if arrival.decision:
+            return arrival.decision
+        if arrival.opened:
+            state = self.state.stages[stage]
+            self.notifier.waiting(stage, state.summary, state.status == StageStatus.FAILED)
         while True:
-            decision = self.service()
+            decision = self.pump(self.options.poll_interval)
             if decision:
                 return decision
             if stage == StageName.PARALLEL and self.plan_edited_at_gate:
                 self.plan_edited_at_gate = False
-                self.emit(
-                    ev.GateDecided(
-                        stage=stage, decision="retry", feedback="PLAN.md changed", by="engine"
-                    )
+                retry = ev.GateDecided(
+                    stage=stage, decision="retry", feedback="PLAN.md changed", by="engine"
                 )
+                self.emit(retry)
                 return "retry"
-            self.idle()
-
-    plan_edited_at_gate = False
-
-    def idle(self) -> None:
-        self.wake.wait(self.options.poll_interval)
-        self.wake.clear()
 
     def wait_while_paused(self) -> None:
         while self.state.paused:
-            self.service()
-            self.idle()
-
-    # ---- commands and reloads ---------------------------------------------------------
-
-    def service(self) -> str | None:
-        """Handle reloads and inbox commands; return a gate decision if one was made."""
-        if self.stopping.is_set():
-            raise Cancelled
-        if self.lock and self.lock.lost.is_set():
-            self.notice("error", "another orchestrator took over the workspace lock; stopping")
-            raise Cancelled
-        apply_reloads(self)
-        decision = None
-        for path, item in self.inbox.pending():
-            if isinstance(item, BadCommand):
-                self.emit(
-                    ev.CommandApplied(
-                        command_id=item.name, action="?", ok=False, message=item.reason
-                    )
-                )
-                self.inbox.done(path, bad=True)
-                continue
-            if item.id not in self.state.applied_commands:
-                ok, message, made = handle_command(self, item)
-                self.emit(
-                    ev.CommandApplied(
-                        command_id=item.id, action=command_summary(item), ok=ok, message=message
-                    )
-                )
-                decision = decision or made
-            self.inbox.done(path)
-            if self.cancelled:
-                raise Cancelled
-        return decision
-
-    def on_file_change(self, name: str) -> None:
-        """From the watcher thread: note the change and wake the engine."""
-        self.reloads.put(name)
-        self.wake.set()
+            self.pump(self.options.poll_interval)

@@ -2,17 +2,12 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from ..core import events as ev
 from ..core.models import Plan, StageName, StageStatus
 from ..core.plan import PlanError, parse_plan
 from ..core.plan_edit import merge_plan_edit
 from ..core.system import changed_sections, load_system
-
-if TYPE_CHECKING:
-    from .pipeline import Engine
-
+from .context import EngineCore
 
 EDITABLE_PLAN_STAGES = (
     StageStatus.PENDING,
@@ -22,18 +17,16 @@ EDITABLE_PLAN_STAGES = (
 )
 
 
-def apply_reloads(engine: Engine) -> None:
+def apply_reloads(engine: EngineCore) -> None:
     """From the engine's thread: act on the files the watcher saw change."""
-    names: set[str] = set()
-    while not engine.reloads.empty():
-        names.add(engine.reloads.get_nowait())
+    names, engine.changed_files = engine.changed_files, set()
     if engine.system_path.name in names:
         reload_system(engine)
     if engine.options.plan_path.name in names:
         reload_plan(engine)
 
 
-def reload_system(engine: Engine) -> None:
+def reload_system(engine: EngineCore) -> None:
     new = load_system(engine.system_path)
     changed = changed_sections(engine.system, new)
     engine.system = new
@@ -41,7 +34,7 @@ def reload_system(engine: Engine) -> None:
         engine.emit(ev.SystemReloaded(sections=tuple(changed)))
 
 
-def reload_plan(engine: Engine) -> None:
+def reload_plan(engine: EngineCore) -> None:
     """An invalid edit is reported and the last good plan stays. Before the plan is frozen
     the edit is only shown (at the parallel gate it reruns parallel); after, tasks that have
     not finished take it from their next start."""

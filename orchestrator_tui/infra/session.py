@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
-import json
 import os
 import secrets
 import socket
@@ -14,10 +13,10 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
 
 from pydantic import ValidationError
 
+from ..core.commands import ACTIONS, Action, Command, command_summary
 from ..core.events import Actor
 from ..core.models import Frozen
 from .fsutil import atomic_write
@@ -154,21 +153,6 @@ class WorkspaceLock:
                     lock_path(self.workspace).unlink()
 
 
-Action = Literal["approve", "reject", "pause", "resume", "retry", "skip", "cancel"]
-ACTIONS: tuple[str, ...] = ("approve", "reject", "pause", "resume", "retry", "skip", "cancel")
-
-
-class Command(Frozen):
-    """One request to the engine, from the app, the monitor or the CLI."""
-
-    id: str
-    action: Action
-    task: str = ""
-    feedback: str = ""
-    by: Actor = "cli"
-    at: float = 0.0
-
-
 def inbox_dir(workspace: Path) -> Path:
     return orchestrator_dir(workspace) / "inbox"
 
@@ -235,8 +219,4 @@ class Inbox:
             pass  # already gone: another reader cannot exist, so it was us
 
 
-def command_summary(command: Command) -> str:
-    text = command.action + (f" {command.task}" if command.task else "")
-    if command.feedback:
-        text += f": {json.dumps(command.feedback[:80])}"
-    return text
+__all__ = ["ACTIONS", "Action", "Command", "command_summary"]

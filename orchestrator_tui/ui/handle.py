@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
@@ -21,7 +20,6 @@ class EngineHandle(Protocol):
     state: RunState
     files: RunFiles | None
     plan: Plan | None
-    emit_lock: threading.RLock
 
     def open(self) -> str: ...
 

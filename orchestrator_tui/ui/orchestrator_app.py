@@ -114,9 +114,9 @@ class OrchestratorApp(RunActions, App[None]):
     def on_ready(self) -> None:
         """The run screen is up: seed it from the engine's state, then start the engine."""
         engine = self.handle
-        with engine.emit_lock:  # nothing slips between reading the state and listening
-            self.state = engine.state
-            self.sink.connect()
+        # The engine thread starts below: nothing is emitted between this read and listening.
+        self.state = engine.state
+        self.sink.connect()
         if engine.plan is not None:
             self.definitions = {t.id: t for t in engine.plan.tasks}
         if self.definitions:

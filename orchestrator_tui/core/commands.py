@@ -1,0 +1,30 @@
+"""A command to the engine: what the app, the monitor and the CLI ask for."""
+
+from __future__ import annotations
+
+import json
+from typing import Literal
+
+from .events import Actor
+from .models import Frozen
+
+Action = Literal["approve", "reject", "pause", "resume", "retry", "skip", "cancel"]
+ACTIONS: tuple[str, ...] = ("approve", "reject", "pause", "resume", "retry", "skip", "cancel")
+
+
+class Command(Frozen):
+    """One request to the engine, from the app, the monitor or the CLI."""
+
+    id: str
+    action: Action
+    task: str = ""
+    feedback: str = ""
+    by: Actor = "cli"
+    at: float = 0.0
+
+
+def command_summary(command: Command) -> str:
+    text = command.action + (f" {command.task}" if command.task else "")
+    if command.feedback:
+        text += f": {json.dumps(command.feedback[:80])}"
+    return text
