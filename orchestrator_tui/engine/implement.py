@@ -51,13 +51,42 @@ class Implementer:
         self.budget_stopped = False
         self.stopped = False
 
+    def finished_in_git(self, reset: ev.EventBase) -> bool:
+        """A task killed after its merge: git holds its work, so it is recorded finished
+        from what git shows instead of reset, and its agent does not run again (bug G;
+        infra/gitsteps.py)."""
+        task_id = getattr(reset, "task", "")
+        task = self.engine.state.tasks.get(task_id)
+        if task is None or task.status != TaskStatus.RUNNING:
+            return False
+        check = getattr(self.isolation, "merged_attempt", None)
+        try:
+            merge = check(self.plan.task(task_id), task.attempt) if check else None
+        except Exception:  # git cannot tell: run it again, as before
+            return False
+        if merge is None:
+            return False
+        if not task.merged:
+            self.engine.emit(ev.TaskMerged(task=task_id, commit=merge.commit))
+        self.engine.emit(
+            ev.TaskFinished(
+                task=task_id,
+                status="done",
+                reason="ok (merged before the orchestrator stopped)",
+                attempt=task.attempt,
+                files=merge.files,
+                session_id=task.session_id,
+            )
+        )
+        return True
+
     # ---- the loop ------------------------------------------------------------------
 
     def run(self) -> StageResult:
         engine = self.engine
         engine.implementer = self
         resets = decisions.resets_for_stage(engine.state, self.plan.by_id, self.feedback)
-        engine.emit_all(resets)
+        engine.emit_all([r for r in resets if not self.finished_in_git(r)])
         try:
             while True:
                 with engine.batch():

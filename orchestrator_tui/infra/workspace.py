@@ -28,7 +28,6 @@ has no changes in the files it would update); otherwise the user merges it with
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 import threading
@@ -37,55 +36,18 @@ from pathlib import Path
 
 from ..core.models import Task
 from ..core.protocols import MergeResult
+from .git import GIT_TIMEOUT, IDENTITY, QUIET_CONFIG, GitError, clear_stale_locks, git, git_env
+from .gitsteps import (
+    attempt_trailer,
+    merge_files,
+    merged_attempt,
+    reconcile_checkout,
+    set_aside_changes,
+)
 from .store import orchestrator_dir, safe_name
 
-GIT_TIMEOUT = 120.0
 RUN_WORKTREE = "_run"
-IDENTITY = {
-    "GIT_AUTHOR_NAME": "orchestrator-tui",
-    "GIT_AUTHOR_EMAIL": "orchestrator-tui@localhost",
-    "GIT_COMMITTER_NAME": "orchestrator-tui",
-    "GIT_COMMITTER_EMAIL": "orchestrator-tui@localhost",
-}
-# Our commits and merges run no user hooks and ask for no signature.
-QUIET_CONFIG = ("-c", "core.hooksPath=/dev/null", "-c", "commit.gpgSign=false")
-INHERITED_GIT_VARS = ("GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GIT_PREFIX")
-
-
-class GitError(RuntimeError):
-    """A git command failed; the message names the command and git's own words."""
-
-
-def git_env() -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k not in INHERITED_GIT_VARS}
-    env.update(IDENTITY)
-    env.update({"LC_ALL": "C", "GIT_TERMINAL_PROMPT": "0", "GIT_EDITOR": "true"})
-    return env
-
-
-def git(cwd: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-    """Run git in `cwd`; raises GitError when it fails and `check` is set."""
-    try:
-        done = subprocess.run(
-            ["git", *QUIET_CONFIG, *args],
-            cwd=cwd,
-            env=git_env(),
-            capture_output=True,
-            text=True,
-            errors="replace",
-            stdin=subprocess.DEVNULL,
-            timeout=GIT_TIMEOUT,
-            check=False,
-        )
-    except FileNotFoundError:
-        raise GitError("git is not installed") from None
-    except subprocess.TimeoutExpired:
-        raise GitError(f"git {args[0]} took longer than {GIT_TIMEOUT:g} s") from None
-    if check and done.returncode != 0:
-        words = (done.stderr or done.stdout).strip().splitlines()
-        detail = words[-1] if words else f"exit {done.returncode}"
-        raise GitError(f"git {' '.join(args[:2])}: {detail}")
-    return done
+__all__ = ["GIT_TIMEOUT", "IDENTITY", "QUIET_CONFIG", "GitError", "git", "git_env"]
 
 
 def worktree_problem(workspace: Path) -> str:
@@ -159,6 +121,8 @@ class GitWorktrees:
         self.lock = threading.RLock()
         self.prefix = ""
         self.merge_dir: Path | None = None
+        self.attempts: dict[str, int] = {}
+        self.recovered: list[str] = []  # what reconciling after a crash did, for the log
 
     # ---- the run branch -------------------------------------------------------------
 
@@ -176,8 +140,12 @@ class GitWorktrees:
             git(self.workspace, "branch", self.run_branch, "HEAD")
         checked_out = {b: p for p, b in worktree_branches(self.workspace).items() if b}
         place = checked_out.get(self.run_branch)
-        if place is None:
+        if place is not None and place.is_dir():
+            if self.inside(self.root, place):  # ours, from before a crash: repair it
+                self.recovered += reconcile_checkout(self.workspace, place)
+        else:
             place = self.root / RUN_WORKTREE
+            clear_stale_locks(self.workspace)
             self.remove_worktree(place)
             self.root.mkdir(parents=True, exist_ok=True)
             git(self.workspace, "worktree", "add", "--quiet", str(place), self.run_branch)
@@ -232,6 +200,7 @@ class GitWorktrees:
                 self.run_branch,
             )
             self.copy_untracked(place.workdir)
+            self.attempts[task.id] = attempt
             return place.workdir
 
     def finish(self, task: Task) -> MergeResult:
@@ -251,22 +220,50 @@ class GitWorktrees:
             base = git(self.workspace, "merge-base", self.run_branch, tip).stdout.strip()
             files = self.changed_files(base, tip)
             if merge_dir == self.root / RUN_WORKTREE:
-                self.commit_stray_changes(merge_dir)
-            merged = git(
-                merge_dir,
-                "merge",
-                "--no-ff",
-                "--no-edit",
-                "-m",
-                f"Merge {task.id}: {task.title}",
-                tip,
-                check=False,
-            )
+                self.set_aside_stray_changes(merge_dir)
+            message = f"Merge {task.id}: {task.title}"
+            if task.id in self.attempts:
+                trailer = attempt_trailer(self.run_id, task.id, self.attempts[task.id])
+                message += f"\n\n{trailer}"
+            merged = self.merge(merge_dir, message, tip)
             if merged.returncode != 0:
                 return self.merge_failed(merge_dir, merged, files)
             commit = rev(merge_dir, "HEAD")
             self.discard(task)
             return MergeResult(ok=True, commit=commit, files=files)
+
+    def merge(self, merge_dir: Path, message: str, tip: str) -> subprocess.CompletedProcess[str]:
+        """`git merge --no-ff`; a failure that is not a conflict (a leftover of a crash,
+        a lock) is repaired and the merge tried once more — the agent never runs again
+        for it."""
+        argv = ("merge", "--no-ff", "--no-edit", "-m", message, tip)
+        merged = git(merge_dir, *argv, check=False)
+        if merged.returncode == 0 or self.conflicted(merge_dir):
+            return merged
+        git(merge_dir, "merge", "--abort", check=False)
+        self.recovered += reconcile_checkout(self.workspace, merge_dir)
+        self.set_aside_stray_changes(merge_dir)
+        return git(merge_dir, *argv, check=False)
+
+    @staticmethod
+    def conflicted(merge_dir: Path) -> bool:
+        unmerged = git(merge_dir, "diff", "--name-only", "--diff-filter=U", check=False)
+        return bool(unmerged.stdout.strip())
+
+    def merged_attempt(self, task: Task, attempt: int) -> MergeResult | None:
+        """When attempt `attempt` of `task` is merged already (the process was killed after
+        the merge, before it recorded the task finished): its merge, and the task's
+        leftovers are removed. None when that attempt's work is not on the run branch."""
+        with self.lock:
+            if not branch_exists(self.workspace, self.run_branch):
+                return None
+            trailer = attempt_trailer(self.run_id, task.id, attempt)
+            commit = merged_attempt(self.workspace, self.run_branch, trailer)
+            if not commit:
+                return None
+            self.discard(task)
+            files = merge_files(self.workspace, commit)
+            return MergeResult(ok=True, commit=commit, files=files, message="merged before")
 
     def discard(self, task: Task) -> None:
         """Remove the task's worktree and branch (its work is merged, or unwanted)."""
@@ -287,20 +284,13 @@ class GitWorktrees:
         if staged.returncode != 0:
             git(workdir, "commit", "--quiet", "--no-verify", "-m", f"{task.id}: {task.title}")
 
-    def commit_stray_changes(self, merge_dir: Path) -> None:
-        """Changes someone left in the run branch's checkout would stop the merge: keep
-        them as a commit of their own."""
-        status = git(merge_dir, "status", "--porcelain", "--untracked-files=all").stdout
-        if status.strip():
-            git(merge_dir, "add", "-A")
-            git(
-                merge_dir,
-                "commit",
-                "--quiet",
-                "--no-verify",
-                "-m",
-                "orchestrator-tui: changes left in the run branch's checkout",
-            )
+    def set_aside_stray_changes(self, merge_dir: Path) -> None:
+        """Changes someone (or a killed git) left in the run branch's checkout would stop
+        the merge, and are nobody's reviewed work: keep them on a side branch, never on
+        the run branch."""
+        kept = set_aside_changes(self.workspace, merge_dir, self.run_id)
+        if kept:
+            self.recovered.append(f"changes found in {merge_dir} kept on branch {kept}")
 
     def merge_failed(
         self, merge_dir: Path, merged: subprocess.CompletedProcess[str], files: tuple[str, ...]
@@ -361,6 +351,12 @@ class GitWorktrees:
             git(self.workspace, "worktree", "prune", check=False)
 
 
+def run_checkout(workspace: Path, run_id: str) -> Path:
+    """The run branch's checkout, repaired or made again when it is gone (a stage must
+    read the run's tree, never the user's checkout instead). Raises GitError."""
+    return GitWorktrees(workspace, run_id).ensure_run()
+
+
 def land_run_branch(workspace: Path, run_id: str) -> tuple[bool, str]:
     """Fast-forward the user's checked-out branch to the run branch when that is safe:
     the branch is an ancestor of `orch/<run_id>` (it has not moved on its own) and git can
@@ -372,6 +368,7 @@ def land_run_branch(workspace: Path, run_id: str) -> tuple[bool, str]:
     if head.returncode != 0:
         return False, f"HEAD is detached: merge the run's work with `git merge {branch}`"
     current = head.stdout.strip()
+    clear_stale_locks(workspace)  # a killed git's index.lock or refs/heads/main.lock
     if not is_ancestor(workspace, "HEAD", branch):
         return False, f"{current} has moved on: merge the run's work with `git merge {branch}`"
     moved = git(workspace, "merge", "--ff-only", "--quiet", branch, check=False)
@@ -379,4 +376,17 @@ def land_run_branch(workspace: Path, run_id: str) -> tuple[bool, str]:
         words = (moved.stderr or moved.stdout).strip().splitlines()
         detail = words[0] if words else f"exit {moved.returncode}"
         return False, f"could not fast-forward {current} ({detail}): run `git merge {branch}`"
+    return landing_checked(workspace, current, branch)
+
+
+def landing_checked(workspace: Path, current: str, branch: str) -> tuple[bool, str]:
+    """After the fast-forward: is the user's branch really at the run branch? (A git that
+    failed half-way must not pass for a landing.)"""
+    at = git(workspace, "rev-parse", "--verify", "--quiet", "HEAD^{commit}", check=False)
+    want = rev(workspace, branch)
+    if at.stdout.strip() != want:
+        return False, (
+            f"{current} is at {at.stdout.strip()[:10] or '?'}, not at {branch} ({want[:10]}) "
+            f"after the fast-forward: run `git merge --ff-only {branch}`"
+        )
     return True, f"{current} fast-forwarded to {branch}"

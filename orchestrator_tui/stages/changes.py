@@ -3,9 +3,11 @@
 Two cases, one answer (ChangeSet):
 
 - The run's tasks worked in git worktrees merged into the run branch `orch/<run_id>`
-  (core/workspace.py): the changes are the diff between the commit the branch started at and
-  the branch, read from the branch's checkout (`.orchestrator/worktrees/_run`, or wherever
-  `git worktree list` shows it).
+  (infra/workspace.py): the changes are the diff between the commit the branch started at
+  and the branch, read from the branch's checkout (`.orchestrator/worktrees/_run`, or
+  wherever `git worktree list` shows it). A checkout that is gone or half-made is made
+  again from the branch first; when that fails the stage fails (GitError) — it never reads
+  the user's checkout instead.
 - Tasks worked in the workspace itself (no isolation, or no git): the changes are what git
   sees against the run's base (diff plus untracked files), or without git the files the
   tasks reported.
@@ -27,6 +29,7 @@ from ..core.models import StageName
 from ..core.overlap import normalize_path, patterns_may_meet
 from ..core.protocols import StageContext
 from ..core.state import RunState, TaskState
+from ..infra.workspace import run_checkout
 
 GIT_TIMEOUT = 30.0
 IGNORED_PREFIXES = (".orchestrator/", ".git/")
@@ -214,8 +217,12 @@ def branch_changes(ctx: StageContext, branch: str, reported: set[str]) -> Change
     workspace = ctx.workspace
     base = branch_base(workspace, branch) or recorded_head(ctx)
     checkout = branch_checkout(workspace, branch)
+    if checkout is None or checkout.resolve() != workspace.resolve():
+        # _run deleted by hand, or half-made by a kill: made again from the run branch,
+        # or the stage fails here (GitError) — never a silent fallback to the workspace
+        checkout = run_checkout(workspace, ctx.run_id)
     prefix = git(workspace, "rev-parse", "--show-prefix").output.strip()
-    root = (checkout / prefix if prefix else checkout) if checkout else workspace
+    root = checkout / prefix if prefix else checkout
     problems: list[str] = []
     names = set(reported)
     if base:
@@ -226,8 +233,6 @@ def branch_changes(ctx: StageContext, branch: str, reported: set[str]) -> Change
             problems.append(f"git diff {short(base)} {branch} failed: {diff.error}")
     else:
         problems.append(f"could not find where {branch} started")
-    if checkout is None:
-        problems.append(f"{branch} is not checked out anywhere; reading the workspace files")
     files, deleted = split_existing(root, names)
     return ChangeSet(
         root,

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +34,15 @@ def fingerprints(root: Path, files: list[str]) -> dict[str, str]:
         except OSError:
             prints[name] = ""
     return prints
+
+
+def dirty_files(root: Path, files: Iterable[str]) -> list[str]:
+    """Which of `files` differ from the checkout's HEAD (staged or not)."""
+    names = list(files)
+    if not names:
+        return []
+    diff = workspace_git(root, "diff", "--name-only", "--relative", "HEAD", "--", *names)
+    return sorted(line for line in diff.stdout.splitlines() if line)
 
 
 def changed_between(before: dict[str, str], after: dict[str, str]) -> list[str]:
@@ -155,7 +165,10 @@ class CleanupRunner:
         if remaining:
             lines += ["", f"**Left for a person or an agent ({len(remaining)}):**"]
             lines += [f"- {issue}" for issue in remaining[:MAX_LISTED]]
-        commit = self.commit(ctx, changes, changed) if changed and not problem else ""
+        commit = ""
+        if not problem:
+            commit, left_over, problem = self.commit(ctx, changes)
+            changed = sorted({*changed, *left_over})
         if commit:
             lines += ["", f"Committed on {changes.branch}: {commit}"]
         dead = self.dead_code(ctx, changes)
@@ -183,18 +196,30 @@ class CleanupRunner:
                 ok, summary = False, f"{summary}; {note}"
         return StageResult(ok=ok, summary=summary, details="\n".join(lines), evidence=evidence)
 
-    def commit(self, ctx: StageContext, changes: ChangeSet, changed: list[str]) -> str:
-        """Commit the edits on the run branch when its checkout is not the workspace."""
+    def commit(self, ctx: StageContext, changes: ChangeSet) -> tuple[str, list[str], str]:
+        """Commit the edits on the run branch when its checkout is not the workspace.
+
+        What is committed is what git shows changed among the run's files, not only what
+        this attempt changed: edits of an attempt killed before its commit are committed
+        now (bug E). The commit is checked; a failure fails the stage. Returns (commit,
+        the files committed, problem)."""
         if not changes.branch or changes.root.resolve() == ctx.workspace.resolve():
-            return ""
+            return "", [], ""
         message = "cleanup: formatter and lint fixes of the files the run changed"
+        root = changes.root
         try:
-            workspace_git(changes.root, "add", "--", *changed)
-            workspace_git(changes.root, "commit", "--quiet", "--no-verify", "-m", message)
-            return workspace_git(changes.root, "rev-parse", "--short", "HEAD").stdout.strip()
+            edited = dirty_files(root, changes.files)
+            if not edited:
+                return "", [], ""
+            workspace_git(root, "add", "--", *edited)
+            workspace_git(root, "commit", "--quiet", "--no-verify", "-m", message)
+            left = dirty_files(root, edited)
+            if left:
+                return "", edited, f"files still uncommitted on {changes.branch}: {left}"
+            head = workspace_git(root, "rev-parse", "--short", "HEAD").stdout.strip()
+            return head, edited, ""
         except GitError as exc:
-            ctx.notice("warning", f"cleanup: could not commit on {changes.branch}: {exc}")
-            return ""
+            return "", [], f"could not commit on {changes.branch}: {exc}"
 
     def dead_code(self, ctx: StageContext, changes: ChangeSet) -> list[str]:
         vulture = self.tools.get("vulture")

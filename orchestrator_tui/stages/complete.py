@@ -21,7 +21,7 @@ from ..core.state import RunState
 from ..infra.fsutil import atomic_write
 from ..infra.store import read_events
 from ..infra.workspace import land_run_branch
-from .changes import branch_exists, plan_tasks, run_branch, stage_agents
+from .changes import branch_checkout, branch_exists, git, plan_tasks, run_branch, stage_agents
 from .stage_agent import agent_failure, run_stage_agent, stage_agent_profile, stage_prompt
 
 
@@ -262,6 +262,16 @@ def findings_section(state: RunState) -> list[str]:
     return lines
 
 
+def uncommitted_files(ctx: StageContext, branch: str) -> list[str]:
+    """Tracked files changed but not committed in the run branch's checkout (a stage's
+    edits that would not land)."""
+    checkout = branch_checkout(ctx.workspace, branch)
+    if checkout is None or checkout.resolve() == ctx.workspace.resolve():
+        return []
+    diff = git(checkout, "diff", "--name-only", "HEAD")
+    return sorted(line for line in diff.output.splitlines() if line)[:20]
+
+
 class CompleteRunner:
     """The built-in complete stage."""
 
@@ -270,10 +280,18 @@ class CompleteRunner:
         branch = branch if branch_exists(ctx.workspace, branch) else ""
         validation = validate(ctx, branch)
         landed = ""
+        if branch:
+            uncommitted = uncommitted_files(ctx, branch)
+            validation.check(
+                not uncommitted,
+                f"everything committed on `{branch}`"
+                if not uncommitted
+                else f"uncommitted changes in `{branch}`'s checkout: {', '.join(uncommitted)}",
+            )
         if branch and not validation.problems:
             ok, landed = land_run_branch(ctx.workspace, ctx.run_id)
-            if not ok:
-                validation.left.append(f"the run's work is on branch `{branch}`: {landed}")
+            # checked: the user's branch is at the run branch, or the run is not ready
+            validation.check(ok, landed if ok else f"not landed: {landed}")
         elif branch:
             validation.left.append(f"the run's work is on branch `{branch}` (not merged)")
         text = render(ctx, validation, branch, landed)
