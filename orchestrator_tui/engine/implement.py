@@ -111,7 +111,7 @@ class Implementer:
     def next_timeout(self, waiting: set[str]) -> float:
         poll = self.engine.options.poll_interval
         if self.running or not waiting:
-            return max(poll, 0.2) if self.running else poll
+            return poll  # output batches are flushed every turn
         soonest = min(self.not_before[t] for t in waiting) - time.monotonic()
         return min(max(soonest, 0.0), poll)
 

@@ -137,7 +137,8 @@ class Engine:
         self.post(inp.Wake())
 
     def show(self, event: ev.EventBase) -> None:
-        """Reach live views only: output batches, which are not state (any thread)."""
+        """Reach live views only (output batches are not state; nor is a notice that the
+        log could not be written)."""
         for sink in self.sinks:
             sink.emit(event)
 
@@ -233,6 +234,7 @@ class Engine:
                 self.inbox_due = time.monotonic() + self.options.poll_interval
                 for item in poll_inbox(self):
                     decision = self.handle(item) or decision
+            self.batcher.flush()  # output reaches the views from this thread, in order
             if self.changed_files:
                 apply_reloads(self)
         if stoppable:
@@ -275,7 +277,6 @@ class Engine:
         """Run the pipeline to its end (or a stop); returns the outcome ('' when stopped)."""
         if self.store is None:
             self.open()
-        self.batcher.start()
         if self.options.watch:
             files = [self.options.plan_path, self.system_path]
             self.watcher = PlanWatcher(files, lambda name: self.post(inp.FileChanged(name)))

@@ -1,7 +1,7 @@
 """The bridge from the engine's threads to the app: every event becomes a message.
 
-The engine calls `emit` from its own thread (and, for agent output and usage, from
-agent threads, serialised by its lock). `post_message` is thread-safe; nothing here
+The engine calls `emit` from its own thread only (agent output included: the engine
+flushes the output batches every loop turn). `post_message` is thread-safe; nothing here
 touches a widget.
 """
 
