@@ -301,7 +301,9 @@ def test_key_like_strings_are_masked_in_the_log_and_the_events(tmp_path: Path) -
     plain = tmp_path / "plain"
     plain.mkdir()
     outcome, events = run(plain, python(code), redact=False)
-    assert f"using {key} now" in events.lines
+    # run.redact = false keeps a raw log; the lines for views are masked all the same
+    # (here, once: the engine does not mask them again)
+    assert "using sk-ant-[redacted] now" in events.lines
     assert key in (plain / "logs" / "task.log").read_text()
 
 

@@ -1,28 +1,42 @@
 """Supervised subprocesses: how every CLI backend starts, watches and stops its agent.
 
-`run_process` starts an argv list (never a shell string) in its own process group, with its
-own working directory and environment, and reads stdout and stderr line by line as bytes:
+`start_process(spec, on_line, events, cancel, on_exit)` starts an argv list (never a shell
+string) in its own process group, with its own working directory and environment, and
+hands it to the one supervisor thread of the process (supervisor.py), which reads every
+running agent's stdout and stderr with a selector — no thread per agent or per pipe:
 
-- every line goes to the task's log file in full (a line is streamed to the file in pieces,
-  so a 50 MB line costs no more memory than a short one);
-- the line, decoded as UTF-8 with replacement and capped at MAX_LINE_BYTES, goes to the
-  backend's `on_line`, whose display lines reach `events.output` in batches;
+- every byte goes to the task's log file (a long line is streamed to it in pieces, so a
+  50 MB line costs no more memory than a short one);
+- each line, masked (lines.py: once, for the log with `redact`, always for the views),
+  decoded as UTF-8 with replacement and capped at MAX_LINE_BYTES, goes to the backend's
+  `on_line`; the display lines it returns reach `events.output`, one call per agent and
+  loop turn (no timer: a line is handed on in the turn that read it);
 - the time of the last output is the heartbeat: silence for `stall_after` seconds gives one
-  warning (`events.notice`) per silence, `timeout` seconds in all kill the agent;
-- the `cancel` event kills it too. Killing means the whole process group: SIGTERM, then
-  SIGKILL after a grace period (procgroup.py), grandchildren included. When the agent exits
-  on its own, whatever it left running in its group is killed the same way, so a background
-  process that outlives its parent cannot keep the pipes (or the machine) busy.
+  warning (`events.notice`) per silence, `timeout` seconds in all stop the agent;
+- the `cancel` event stops it too. Stopping means the whole process group: SIGTERM, then
+  SIGKILL after a grace period (procgroup.KILL_GRACE), grandchildren included. When the
+  agent exits on its own, whatever it left running in its group is stopped the same way,
+  so a background process that outlives its parent cannot keep the pipes busy.
 
 With a `pidfile`, the group id and a token (also put in the agent's environment) are kept
 there while the agent runs; the next start with the same pidfile first kills a group left
 from an orchestrator that died without cleaning up (SIGKILL), if its processes carry the
-token. With `redact` (the config's run.redact, on by default) strings that look like API keys are
-masked before they reach the log or the events (a key split across a 64 KiB read of an
-even longer line can slip through).
+token.
+
+The handle `start_process` returns (a `Watch`):
+- `send(data: bytes) -> bool` queues bytes for the agent's stdin (spec.stdin_pipe=True);
+  any thread, never blocks; the supervisor writes them as the pipe takes them. False when
+  stdin is not a pipe or is closed already.
+- `close_stdin()` closes stdin once everything queued was written (EOF for the agent).
+- `stop()` stops the agent as a cancel would; `wait(timeout)` → the outcome or None;
+  `outcome` is set once it ended.
+Threads: `on_line`, `events.*` and `on_exit(outcome)` run on the supervisor thread (they
+must not block: put inputs for the engine, or `send`); only an agent that never started
+gets its `on_exit` on the caller's thread, before start_process returns.
+`run_process(...)` is start_process + wait, for callers that want to block.
 
 The outcome says why it ended: ok, exit N, timeout, cancelled, killed by signal N, or why it
-never started. Retries are the engine's business (core/implement.py), not the runner's.
+never started. Retries are the engine's business (engine/implement.py), not the runner's.
 """
 
 from __future__ import annotations
@@ -38,22 +52,22 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Literal
+from typing import IO, TYPE_CHECKING, Literal
 
 from ..core.protocols import AgentEvents
-from . import procgroup
-from .procgroup import ProcessGroup
-from .redact import SecretMasker, redact_secrets
+from . import procgroup, supervisor
+from .lines import MAX_LINE_BYTES, READ_CHUNK, decode_line
+from .redact import redact_secrets
+
+if TYPE_CHECKING:
+    from .watch import Watch
 
 Stream = Literal["stdout", "stderr"]
 LineHandler = Callable[[str, Stream], Sequence[str]]
+ExitHandler = Callable[["ProcessOutcome"], None]
 
-MAX_LINE_BYTES = 1024 * 1024
+__all__ = ["MAX_LINE_BYTES", "READ_CHUNK", "decode_line"]
 DISPLAY_CHARS = 2000
-READ_CHUNK = 64 * 1024
-FLUSH_SECONDS = 0.05
-FLUSH_LINES = 200
-PIPE_DRAIN_SECONDS = 2.0
 
 
 @dataclass(frozen=True)
@@ -70,6 +84,7 @@ class ProcessSpec:
     stdin_path: Path | None = None
     redact: bool = True
     pidfile: Path | None = None
+    stdin_pipe: bool = False  # keep stdin open for Watch.send (stream-json, ACP)
 
 
 @dataclass(frozen=True)
@@ -122,272 +137,110 @@ def describe_argv(argv: Sequence[str], limit: int = 300) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def decode_line(raw: bytes) -> str:
-    return raw.decode("utf-8", errors="replace").rstrip("\r\n")
-
-
 def clip_display(line: str) -> str:
     if len(line) <= DISPLAY_CHARS:
         return line
     return line[:DISPLAY_CHARS] + f"… [{len(line) - DISPLAY_CHARS:,} more characters]"
 
 
-class OutputPump:
-    """Reads one pipe line by line, logs every byte, hands capped lines to the handler."""
-
-    def __init__(self, supervisor: Supervisor, pipe: IO[bytes], stream: Stream) -> None:
-        self.supervisor = supervisor
-        self.pipe = pipe
-        self.stream = stream
-        self.thread = threading.Thread(target=self.pump, name=f"agent-{stream}", daemon=True)
-        self.masker = SecretMasker() if supervisor.spec.redact else None
-
-    def pump(self) -> None:
-        head = bytearray()
-        dropped = 0
-        try:
-            while True:
-                chunk = self.pipe.readline(READ_CHUNK)
-                if not chunk:
-                    break
-                if self.masker is not None:
-                    chunk = self.masker.line(chunk)
-                    if not chunk:
-                        continue  # inside a private key block
-                self.supervisor.log_bytes(chunk)
-                complete = chunk.endswith(b"\n")
-                body = chunk[:-1] if complete else chunk
-                room = max(0, MAX_LINE_BYTES - len(head))
-                head += body[:room]
-                dropped += max(0, len(body) - room)
-                if complete:
-                    self.deliver(bytes(head), dropped)
-                    head.clear()
-                    dropped = 0
-            if head or dropped:
-                self.supervisor.log_bytes(b"\n")
-                self.deliver(bytes(head), dropped)
-        except (OSError, ValueError):
-            return  # the pipe was closed under us after the process group died
-        finally:
-            with contextlib.suppress(OSError):
-                self.pipe.close()
-
-    def deliver(self, raw: bytes, dropped: int) -> None:
-        line = decode_line(raw)
-        if dropped:
-            line += f" … [line cut: {dropped:,} more bytes in the log]"
-        self.supervisor.line(line, self.stream)
+def plain_lines(text: str, stream: Stream) -> Sequence[str]:
+    """The line handler of plain-text agents: every line is shown as it is."""
+    return [text] if text.strip() else []
 
 
-class Supervisor:
-    """Runs one process to its end; see the module docstring."""
+def write_marker(spec: ProcessSpec, log: IO[bytes] | None, text: str) -> None:
+    data = (text + "\n").encode("utf-8", "replace")
+    if spec.redact:
+        data = redact_secrets(data)
+    if log is not None:
+        log.write(data)
+        log.flush()
+        return
+    spec.log_path.parent.mkdir(parents=True, exist_ok=True)
+    with spec.log_path.open("ab") as file:
+        file.write(data)
 
-    def __init__(
-        self,
-        spec: ProcessSpec,
-        on_line: LineHandler,
-        events: AgentEvents,
-        cancel: threading.Event,
-    ) -> None:
-        self.spec = spec
-        self.on_line = on_line
-        self.events = events
-        self.cancel = cancel
-        self.lock = threading.Lock()
-        self.pending: list[str] = []
-        self.last_output = time.monotonic()
-        self.stderr_tail: list[str] = []
-        self.log: IO[bytes] | None = None
 
-    # ---- called from the pump threads ---------------------------------------------
+def header(spec: ProcessSpec, text: str) -> str:
+    label = f" {spec.label}" if spec.label else ""
+    return f"=== {time.strftime('%Y-%m-%d %H:%M:%S')}{label} {text}"
 
-    def log_bytes(self, data: bytes) -> None:
-        with self.lock:
-            self.last_output = time.monotonic()
-            if self.log is not None:
-                self.log.write(data)
 
-    def line(self, text: str, stream: Stream) -> None:
-        with self.lock:
-            if stream == "stderr" and text.strip():
-                self.stderr_tail = [*self.stderr_tail[-9:], text[:500]]
-            try:
-                shown = self.on_line(text, stream)
-            except Exception as exc:  # a parser bug must not lose the output
-                shown = [text, f"[orchestrator] could not parse that line: {exc}"]
-            self.pending.extend(clip_display(s) for s in shown)
-            flush_now = len(self.pending) >= FLUSH_LINES
-        if flush_now:
-            self.flush()
+def cannot_start(spec: ProcessSpec) -> str:
+    if not spec.argv:
+        return "nothing to run: the command is empty"
+    if not spec.cwd.is_dir():
+        return f"working directory {spec.cwd} does not exist"
+    if find_executable(spec.argv[0], spec.env, spec.cwd) is None:
+        return f"executable not found: {spec.argv[0]}"
+    return ""
 
-    # ---- the supervising thread -----------------------------------------------------
 
-    def flush(self) -> None:
-        with self.lock:
-            lines, self.pending = self.pending, []
-            if self.log is not None:
-                self.log.flush()
-        if lines:
-            self.events.output(lines)
+def start_process(
+    spec: ProcessSpec,
+    on_line: LineHandler,
+    events: AgentEvents,
+    cancel: threading.Event,
+    on_exit: ExitHandler | None = None,
+) -> Watch:
+    """Start `spec` under the shared supervisor; never raises for a process that fails or
+    cannot start (its outcome says why). See the module docstring for the threads."""
+    from .watch import Watch
 
-    def run(self) -> ProcessOutcome:
-        spec = self.spec
-        problem = self.cannot_start()
-        if problem:
-            self.write_header(f"not started: {problem}")
-            self.events.output([f"[orchestrator] {problem}"])
-            return ProcessOutcome(reason=problem, exit_code=None, started=False)
-        spec.log_path.parent.mkdir(parents=True, exist_ok=True)
-        with spec.log_path.open("ab") as log:
-            self.log = log
-            try:
-                self.write_header(f"$ {describe_argv(spec.argv)}  (in {spec.cwd})")
-                outcome = self.start_and_supervise()
-                self.write_footer(f"{outcome.reason} after {outcome.duration:.1f} s")
-            finally:
-                self.log = None
-        if not outcome.started:
-            self.events.output([f"[orchestrator] {outcome.reason}"])
-        return outcome
+    started = time.monotonic()
+    problem = cannot_start(spec)
+    if problem:
+        write_marker(spec, None, header(spec, f"not started: {problem}"))
+        return Watch.not_started(spec, events, problem, on_exit, announce=True)
+    spec.log_path.parent.mkdir(parents=True, exist_ok=True)
+    log = spec.log_path.open("ab")
+    write_marker(spec, log, header(spec, f"$ {describe_argv(spec.argv)}  (in {spec.cwd})"))
+    process, problem = popen(spec, events)
+    if process is None:
+        write_marker(spec, log, f"=== {problem} after 0.0 s")
+        log.close()
+        return Watch.not_started(spec, events, problem, on_exit, announce=True)
+    watch = Watch(spec, on_line, events, cancel, on_exit, process, log, started)
+    supervisor.shared().add(watch)
+    return watch
 
-    def start_and_supervise(self) -> ProcessOutcome:
-        spec = self.spec
-        started = time.monotonic()
-        try:
-            stdin: IO[bytes] | int = (
-                spec.stdin_path.open("rb") if spec.stdin_path else subprocess.DEVNULL
-            )
-        except OSError as exc:
-            reason = f"could not read {spec.stdin_path}: {exc.strerror or exc}"
-            return ProcessOutcome(reason=reason, exit_code=None, started=False)
-        env = dict(spec.env)
-        token = procgroup.new_token()
-        if spec.pidfile is not None:
-            leftovers = procgroup.kill_leftovers(spec.pidfile)
-            if leftovers:
-                self.events.notice(
-                    "warning", f"killed {leftovers} process(es) left from an earlier attempt"
-                )
-            env[procgroup.TOKEN_VARIABLE] = token
-        try:
-            process = subprocess.Popen(
-                list(spec.argv),
-                cwd=spec.cwd,
-                env=env,
-                stdin=stdin,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-                start_new_session=True,
-            )
-        except OSError as exc:
-            reason = f"could not start {spec.argv[0]}: {exc.strerror or exc}"
-            return ProcessOutcome(reason=reason, exit_code=None, started=False)
-        finally:
-            if not isinstance(stdin, int):
-                stdin.close()
-        if spec.pidfile is not None:
-            procgroup.write_pidfile(spec.pidfile, process.pid, token)
-        try:
-            return self.supervise(process, started)
-        finally:
-            if spec.pidfile is not None:
-                with contextlib.suppress(OSError):
-                    spec.pidfile.unlink()
 
-    def cannot_start(self) -> str:
-        spec = self.spec
-        if not spec.argv:
-            return "nothing to run: the command is empty"
-        if not spec.cwd.is_dir():
-            return f"working directory {spec.cwd} does not exist"
-        if find_executable(spec.argv[0], spec.env, spec.cwd) is None:
-            return f"executable not found: {spec.argv[0]}"
-        return ""
-
-    def supervise(self, process: subprocess.Popen[bytes], started: float) -> ProcessOutcome:
-        group = ProcessGroup(process)
-        assert process.stdout is not None and process.stderr is not None
-        pumps = [
-            OutputPump(self, process.stdout, "stdout"),
-            OutputPump(self, process.stderr, "stderr"),
-        ]
-        for pump in pumps:
-            pump.thread.start()
-        timed_out = cancelled = False
-        stalls = 0
-        warned_at = 0.0
-        while True:
-            # Wait on the process itself, so that a quick agent is not held for a poll tick.
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                process.wait(timeout=FLUSH_SECONDS)
-            if process.returncode is not None:
-                break
-            if self.cancel.is_set():
-                cancelled = True
-                break
-            self.flush()
-            now = time.monotonic()
-            if now - started > self.spec.timeout:
-                timed_out = True
-                break
-            silent_for = now - self.last_output
-            if silent_for > self.spec.stall_after and self.last_output != warned_at:
-                warned_at = self.last_output
-                stalls += 1
-                self.events.notice(
-                    "warning", f"no output for {silent_for:.0f} s: the agent may be stalled"
-                )
-        # Leftovers of an agent that exited by itself die too: no orphans.
-        group.kill()
-        group.reap(timeout=procgroup.KILL_GRACE)
-        deadline = time.monotonic() + PIPE_DRAIN_SECONDS
-        for pump in pumps:
-            pump.thread.join(timeout=max(0.0, deadline - time.monotonic()))
-        self.flush()
-        duration = time.monotonic() - started
-        code = process.returncode
-        if timed_out:
-            reason = f"timeout after {self.spec.timeout:g} s"
-        elif cancelled:
-            reason = "cancelled"
-        elif code is None:
-            reason = "did not exit"
-        elif code < 0:
-            reason = f"killed by signal {-code} ({signal.Signals(-code).name})"
-        elif code == 0:
-            reason = "ok"
-        else:
-            reason = f"exit {code}"
-        return ProcessOutcome(
-            reason=reason,
-            exit_code=code if code is not None and code >= 0 else None,
-            duration=duration,
-            timed_out=timed_out,
-            cancelled=cancelled,
-            stalls=stalls,
-            stderr_tail=tuple(self.stderr_tail),
+def popen(spec: ProcessSpec, events: AgentEvents) -> tuple[subprocess.Popen[bytes] | None, str]:
+    try:
+        stdin: IO[bytes] | int = (
+            spec.stdin_path.open("rb")
+            if spec.stdin_path
+            else subprocess.PIPE
+            if spec.stdin_pipe
+            else subprocess.DEVNULL
         )
-
-    def write_header(self, text: str) -> None:
-        stamp = time.strftime("%Y-%m-%d %H:%M:%S")
-        label = f" {self.spec.label}" if self.spec.label else ""
-        self.write_marker(f"=== {stamp}{label} {text}")
-
-    def write_footer(self, text: str) -> None:
-        self.write_marker(f"=== {text}")
-
-    def write_marker(self, text: str) -> None:
-        data = (text + "\n").encode("utf-8", "replace")
-        if self.spec.redact:
-            data = redact_secrets(data)
-        if self.log is not None:
-            self.log.write(data)
-            self.log.flush()
-            return
-        self.spec.log_path.parent.mkdir(parents=True, exist_ok=True)
-        with self.spec.log_path.open("ab") as log:
-            log.write(data)
+    except OSError as exc:
+        return None, f"could not read {spec.stdin_path}: {exc.strerror or exc}"
+    env = dict(spec.env)
+    token = procgroup.new_token()
+    if spec.pidfile is not None:
+        leftovers = procgroup.kill_leftovers(spec.pidfile)
+        if leftovers:
+            events.notice("warning", f"killed {leftovers} process(es) left from an earlier attempt")
+        env[procgroup.TOKEN_VARIABLE] = token
+    try:
+        process = subprocess.Popen(
+            list(spec.argv),
+            cwd=spec.cwd,
+            env=env,
+            stdin=stdin,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            start_new_session=True,
+        )
+    except OSError as exc:
+        return None, f"could not start {spec.argv[0]}: {exc.strerror or exc}"
+    finally:
+        if not isinstance(stdin, int):
+            stdin.close()
+    if spec.pidfile is not None:
+        procgroup.write_pidfile(spec.pidfile, process.pid, token)
+    return process, ""
 
 
 def run_process(
@@ -398,9 +251,28 @@ def run_process(
 ) -> ProcessOutcome:
     """Run `spec` under supervision (blocking); `on_line(text, stream)` returns the lines to
     show for each output line. Never raises for a process that fails or cannot start."""
-    return Supervisor(spec, on_line, events, cancel).run()
+    watch = start_process(spec, on_line, events, cancel)
+    outcome = watch.wait()
+    assert outcome is not None
+    return outcome
 
 
-def plain_lines(text: str, stream: Stream) -> Sequence[str]:
-    """The line handler of plain-text agents: every line is shown as it is."""
-    return [text] if text.strip() else []
+def outcome_reason(code: int | None, timed_out: bool, cancelled: bool, timeout: float) -> str:
+    if timed_out:
+        return f"timeout after {timeout:g} s"
+    if cancelled:
+        return "cancelled"
+    if code is None:
+        return "did not exit"
+    if code < 0:
+        try:
+            return f"killed by signal {-code} ({signal.Signals(-code).name})"
+        except ValueError:
+            return f"killed by signal {-code}"
+    return "ok" if code == 0 else f"exit {code}"
+
+
+def close_quietly(pipe: IO[bytes] | None) -> None:
+    if pipe is not None:
+        with contextlib.suppress(OSError):
+            pipe.close()

@@ -1,0 +1,182 @@
+"""One supervisor thread for every running agent: a selector loop over all their pipes.
+
+`AgentSupervisor` (one per process, `shared()`) owns a thread named "agent-supervisor"
+that waits in `selectors` on, for every agent: its stdout and stderr, a pidfd that becomes
+readable when the agent exits (Linux; elsewhere the loop polls), its stdin when there is
+something to write, and one wake pipe for requests from other threads. All of an agent's
+state (`Watch`) is touched only by this thread; other threads talk to it through
+`Watch.send` / `Watch.close_stdin` / the cancel event, each of which wakes the loop.
+
+A watch runs through: running → stopping (SIGTERM to the group, SIGKILL after KILL_GRACE)
+→ draining (pipes read to their end, at most PIPE_DRAIN_SECONDS) → done. It stops when
+the agent exits (its leftovers in the group die too), when it is cancelled, or when it
+times out. Nothing in the loop blocks: kills and grace periods are deadlines, so one
+stubborn agent never holds up the others' output. See runner.py for what a line goes
+through (log file, masking, the 1 MB cap, the backend's parser).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import selectors
+import signal
+import sys
+import threading
+import time
+import traceback
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from . import procgroup
+
+if TYPE_CHECKING:
+    from .watch import Watch
+
+TICK = 0.05  # how often a running agent's cancel event, timeout and silence are looked at
+KILL_POLL = 0.02  # how often a group being stopped is looked at
+PIPE_DRAIN_SECONDS = 2.0
+
+
+class AgentSupervisor:
+    """The loop; `add(watch)` hands it a started agent (from any thread)."""
+
+    def __init__(self) -> None:
+        self.selector = selectors.DefaultSelector()
+        self.watches: set[Watch] = set()
+        self.requests: list[Callable[[], None]] = []
+        self.lock = threading.Lock()
+        self.wake_r, self.wake_w = os.pipe()
+        os.set_blocking(self.wake_r, False)
+        os.set_blocking(self.wake_w, False)
+        self.selector.register(self.wake_r, selectors.EVENT_READ, ("wake", None, ""))
+        self.thread = threading.Thread(target=self.loop, name="agent-supervisor", daemon=True)
+        self.thread.start()
+
+    # ---- any thread ---------------------------------------------------------------------
+
+    def call(self, request: Callable[[], None]) -> None:
+        """Run `request` on the supervisor thread, soon."""
+        with self.lock:
+            self.requests.append(request)
+        self.wake()
+
+    def wake(self) -> None:
+        with contextlib.suppress(BlockingIOError, OSError):
+            os.write(self.wake_w, b"x")
+
+    def add(self, watch: Watch) -> None:
+        self.call(lambda: self.register(watch))
+
+    # ---- the supervisor thread ----------------------------------------------------------
+
+    def register(self, watch: Watch) -> None:
+        self.watches.add(watch)
+        for fd, stream in watch.read_fds.items():
+            self.selector.register(fd, selectors.EVENT_READ, ("out", watch, stream))
+        pidfd = watch.open_pidfd()
+        if pidfd is not None:
+            self.selector.register(pidfd, selectors.EVENT_READ, ("exit", watch, ""))
+        watch.supervisor = self
+        self.update_stdin(watch)
+        watch.check(time.monotonic())  # it may have exited before we got to it
+
+    def unregister(self, fd: int) -> None:
+        with contextlib.suppress(KeyError, ValueError, OSError):
+            self.selector.unregister(fd)
+
+    def update_stdin(self, watch: Watch) -> None:
+        """Listen for stdin being writable exactly while there is something to write."""
+        fd = watch.stdin_fd
+        if fd is None:
+            return
+        wanted = watch.stdin_wanted()
+        registered = fd in self.selector.get_map()
+        if wanted and not registered:
+            self.selector.register(fd, selectors.EVENT_WRITE, ("stdin", watch, ""))
+        elif not wanted and registered:
+            self.unregister(fd)
+        if not wanted and watch.stdin_should_close():
+            watch.close_stdin_now()
+
+    def timeout(self) -> float | None:
+        if not self.watches:
+            return None
+        return KILL_POLL if any(w.phase == "stopping" for w in self.watches) else TICK
+
+    def loop(self) -> None:
+        while True:
+            try:
+                ready = self.selector.select(self.timeout())
+            except InterruptedError:
+                continue
+            touched: set[Watch] = set()
+            for key, _mask in ready:
+                kind, watch, stream = key.data
+                if kind == "wake":
+                    self.take_requests()
+                    continue
+                touched.add(watch)
+                self.guarded(watch, watch.ready, kind, key.fd, stream)
+            now = time.monotonic()
+            for watch in list(self.watches):
+                self.guarded(watch, watch.end_of_turn, now, watch in touched)
+                if watch.phase == "done":
+                    self.watches.discard(watch)
+
+    def take_requests(self) -> None:
+        with contextlib.suppress(BlockingIOError, OSError):
+            while os.read(self.wake_r, 4096):
+                pass
+        with self.lock:
+            requests, self.requests = self.requests, []
+        for request in requests:
+            try:
+                request()
+            except Exception:  # a bad request must not stop every agent's supervision
+                traceback.print_exc(file=sys.stderr)
+
+    def guarded(self, watch: Watch, step: Callable[..., None], *args: object) -> None:
+        """A bug while handling one agent ends that agent (with the reason), not the loop."""
+        try:
+            step(*args)
+        except Exception as exc:
+            with contextlib.suppress(Exception):
+                watch.fail(f"supervisor error: {type(exc).__name__}: {exc}")
+
+
+def stop_group(watch: Watch, now: float) -> None:
+    """Begin stopping the agent's group: SIGTERM now, SIGKILL at the deadline."""
+    watch.phase = "stopping"
+    watch.kill_at = now + procgroup.KILL_GRACE
+    watch.reap_until = 0.0
+    if not watch.group.signal(signal.SIGTERM):
+        watch.poll()
+        watch.begin_drain(now)
+
+
+def check_stopping(watch: Watch, now: float) -> None:
+    watch.poll()
+    if watch.reap_until:  # SIGKILL was sent: wait (a while) for the leader to be reaped
+        if watch.process.returncode is not None or now >= watch.reap_until:
+            watch.begin_drain(now)
+        return
+    if watch.process.returncode is not None and not watch.group.alive():
+        watch.begin_drain(now)
+    elif now >= watch.kill_at:
+        watch.group.signal(signal.SIGKILL)
+        watch.reap_until = now + procgroup.KILL_GRACE
+
+
+_shared: AgentSupervisor | None = None
+_shared_lock = threading.Lock()
+_shared_pid = 0
+
+
+def shared() -> AgentSupervisor:
+    """The process's supervisor (started on first use; a forked child gets its own)."""
+    global _shared, _shared_pid
+    with _shared_lock:
+        if _shared is None or _shared_pid != os.getpid():
+            _shared, _shared_pid = AgentSupervisor(), os.getpid()
+        return _shared
