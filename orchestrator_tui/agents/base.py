@@ -16,13 +16,14 @@ import json
 import os
 import re
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 from ..core.config import AgentProfile
 from ..core.protocols import AgentEvents, AgentJob, AgentResult
-from .runner import ProcessOutcome, ProcessSpec, Stream, merged_env, run_process
+from .runner import ProcessOutcome, ProcessSpec, Stream, merged_env, start_process
+from .watch import Watch
 
 ERROR_WORDS = re.compile(r"error|panic|exception|fatal|traceback", re.IGNORECASE)
 # Linux refuses a single argument longer than 128 KiB; longer prompts go through stdin.
@@ -165,15 +166,9 @@ class CliBackend:
         }
         return merged_env(info, self.profile.env, job.env)
 
-    def run(self, job: AgentJob, events: AgentEvents, cancel: threading.Event) -> AgentResult:
-        try:
-            argv = self.argv(job)
-        except JobError as exc:
-            events.output([f"[orchestrator] {exc}"])
-            return AgentResult(ok=False, reason=str(exc), exit_code=None)
-        parser = self.parser(job, events)
-        spec = ProcessSpec(
-            argv=argv,
+    def spec(self, job: AgentJob) -> ProcessSpec:
+        return ProcessSpec(
+            argv=self.argv(job),
             cwd=job.workdir,
             log_path=job.log_path,
             env=self.env(job),
@@ -184,12 +179,51 @@ class CliBackend:
             redact=job.redact,
             pidfile=job.log_path.with_suffix(".pid"),
         )
-        outcome = run_process(spec, parser.line, events, cancel)
-        result = parser.result(outcome)
+
+    def start(
+        self,
+        job: AgentJob,
+        events: AgentEvents,
+        cancel: threading.Event,
+        done: Callable[[AgentResult], None],
+    ) -> Watch | None:
+        """Start the agent and return at once; `done(result)` is called once, on the
+        supervisor thread (or on this one when it could not start). No thread waits."""
+        try:
+            spec = self.spec(job)
+        except JobError as exc:
+            events.output([f"[orchestrator] {exc}"])
+            done(AgentResult(ok=False, reason=str(exc), exit_code=None))
+            return None
+        parser = self.parser(job, events)
+
+        def exited(outcome: ProcessOutcome) -> None:
+            done(self.result(parser, outcome))
+
+        return start_process(spec, parser.line, events, cancel, exited)
+
+    def result(self, parser: OutputParser, outcome: ProcessOutcome) -> AgentResult:
+        try:
+            result = parser.result(outcome)
+        except Exception as exc:  # a parser bug becomes the task's failure reason
+            return AgentResult(ok=False, reason=f"backend crashed: {type(exc).__name__}: {exc}")
         if not outcome.started and "not found" in result.reason and self.default_executable:
             hint = f"set agents.{self.profile_name}.executable in .orchestrator/config.toml"
             result = AgentResult(ok=False, reason=f"{result.reason} ({hint})", exit_code=None)
         return result
+
+    def run(self, job: AgentJob, events: AgentEvents, cancel: threading.Event) -> AgentResult:
+        """start + wait: for callers that block (stage runners, tests)."""
+        results: list[AgentResult] = []
+        finished = threading.Event()
+
+        def done(result: AgentResult) -> None:
+            results.append(result)
+            finished.set()
+
+        self.start(job, events, cancel, done)
+        finished.wait()
+        return results[0]
 
 
 def prompt_too_long(prompt: str) -> bool:

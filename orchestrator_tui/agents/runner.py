@@ -41,139 +41,49 @@ never started. Retries are the engine's business (engine/implement.py), not the 
 
 from __future__ import annotations
 
-import contextlib
-import os
-import shlex
-import shutil
-import signal
 import subprocess
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import IO, TYPE_CHECKING, Literal
+from typing import IO
 
 from ..core.protocols import AgentEvents
 from . import procgroup, supervisor
 from .lines import MAX_LINE_BYTES, READ_CHUNK, decode_line
-from .redact import redact_secrets
+from .spec import (
+    DISPLAY_CHARS,
+    ExitHandler,
+    LineHandler,
+    ProcessOutcome,
+    ProcessSpec,
+    Stream,
+    cannot_start,
+    clip_display,
+    describe_argv,
+    find_executable,
+    header,
+    merged_env,
+    plain_lines,
+    write_marker,
+)
+from .watch import Watch
 
-if TYPE_CHECKING:
-    from .watch import Watch
-
-Stream = Literal["stdout", "stderr"]
-LineHandler = Callable[[str, Stream], Sequence[str]]
-ExitHandler = Callable[["ProcessOutcome"], None]
-
-__all__ = ["MAX_LINE_BYTES", "READ_CHUNK", "decode_line"]
-DISPLAY_CHARS = 2000
-
-
-@dataclass(frozen=True)
-class ProcessSpec:
-    """What to start and how to watch it."""
-
-    argv: Sequence[str]
-    cwd: Path
-    log_path: Path
-    env: Mapping[str, str] = field(default_factory=dict)
-    timeout: float = 1800.0
-    stall_after: float = 120.0
-    label: str = ""
-    stdin_path: Path | None = None
-    redact: bool = True
-    pidfile: Path | None = None
-    stdin_pipe: bool = False  # keep stdin open for Watch.send (stream-json, ACP)
-
-
-@dataclass(frozen=True)
-class ProcessOutcome:
-    """How a supervised process ended. `reason` is final for everything but `ok`/`exit N`,
-    which a backend refines with what the agent itself reported."""
-
-    reason: str
-    exit_code: int | None = None
-    duration: float = 0.0
-    started: bool = True
-    timed_out: bool = False
-    cancelled: bool = False
-    stalls: int = 0
-    stderr_tail: tuple[str, ...] = ()
-
-    @property
-    def ok(self) -> bool:
-        return self.reason == "ok"
-
-    @property
-    def exited(self) -> bool:
-        """It ran and exited by itself (with any code), not killed by us or a signal."""
-        return (
-            self.started and self.exit_code is not None and not (self.timed_out or self.cancelled)
-        )
-
-
-def merged_env(*layers: Mapping[str, str]) -> dict[str, str]:
-    """os.environ, then each layer on top (profile env, then the job's env)."""
-    env = dict(os.environ)
-    for layer in layers:
-        env.update({str(k): str(v) for k, v in layer.items()})
-    return env
-
-
-def find_executable(name: str, env: Mapping[str, str], cwd: Path) -> str | None:
-    """The program `name` would run: a path (relative to cwd) or a lookup on env's PATH."""
-    if os.sep in name:
-        path = Path(name) if Path(name).is_absolute() else cwd / name
-        return str(path) if path.is_file() and os.access(path, os.X_OK) else None
-    return shutil.which(name, path=env.get("PATH", os.defpath))
-
-
-def describe_argv(argv: Sequence[str], limit: int = 300) -> str:
-    """The argv as a shell would read it, shortened for logs (prompts can be long)."""
-    flat = [a.replace("\r", "\\r").replace("\n", "\\n") for a in argv]
-    shown = [a if len(a) <= 80 else a[:60] + f"…(+{len(a) - 60} chars)" for a in flat]
-    text = shlex.join(shown)
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def clip_display(line: str) -> str:
-    if len(line) <= DISPLAY_CHARS:
-        return line
-    return line[:DISPLAY_CHARS] + f"… [{len(line) - DISPLAY_CHARS:,} more characters]"
-
-
-def plain_lines(text: str, stream: Stream) -> Sequence[str]:
-    """The line handler of plain-text agents: every line is shown as it is."""
-    return [text] if text.strip() else []
-
-
-def write_marker(spec: ProcessSpec, log: IO[bytes] | None, text: str) -> None:
-    data = (text + "\n").encode("utf-8", "replace")
-    if spec.redact:
-        data = redact_secrets(data)
-    if log is not None:
-        log.write(data)
-        log.flush()
-        return
-    spec.log_path.parent.mkdir(parents=True, exist_ok=True)
-    with spec.log_path.open("ab") as file:
-        file.write(data)
-
-
-def header(spec: ProcessSpec, text: str) -> str:
-    label = f" {spec.label}" if spec.label else ""
-    return f"=== {time.strftime('%Y-%m-%d %H:%M:%S')}{label} {text}"
-
-
-def cannot_start(spec: ProcessSpec) -> str:
-    if not spec.argv:
-        return "nothing to run: the command is empty"
-    if not spec.cwd.is_dir():
-        return f"working directory {spec.cwd} does not exist"
-    if find_executable(spec.argv[0], spec.env, spec.cwd) is None:
-        return f"executable not found: {spec.argv[0]}"
-    return ""
+__all__ = [
+    "DISPLAY_CHARS",
+    "MAX_LINE_BYTES",
+    "READ_CHUNK",
+    "LineHandler",
+    "ProcessOutcome",
+    "ProcessSpec",
+    "Stream",
+    "Watch",
+    "clip_display",
+    "decode_line",
+    "find_executable",
+    "merged_env",
+    "plain_lines",
+    "run_process",
+    "start_process",
+]
 
 
 def start_process(
@@ -185,8 +95,6 @@ def start_process(
 ) -> Watch:
     """Start `spec` under the shared supervisor; never raises for a process that fails or
     cannot start (its outcome says why). See the module docstring for the threads."""
-    from .watch import Watch
-
     started = time.monotonic()
     problem = cannot_start(spec)
     if problem:
@@ -255,24 +163,3 @@ def run_process(
     outcome = watch.wait()
     assert outcome is not None
     return outcome
-
-
-def outcome_reason(code: int | None, timed_out: bool, cancelled: bool, timeout: float) -> str:
-    if timed_out:
-        return f"timeout after {timeout:g} s"
-    if cancelled:
-        return "cancelled"
-    if code is None:
-        return "did not exit"
-    if code < 0:
-        try:
-            return f"killed by signal {-code} ({signal.Signals(-code).name})"
-        except ValueError:
-            return f"killed by signal {-code}"
-    return "ok" if code == 0 else f"exit {code}"
-
-
-def close_quietly(pipe: IO[bytes] | None) -> None:
-    if pipe is not None:
-        with contextlib.suppress(OSError):
-            pipe.close()

@@ -20,22 +20,16 @@ from __future__ import annotations
 import contextlib
 import os
 import selectors
-import signal
 import sys
 import threading
 import time
 import traceback
 from collections.abc import Callable
-from typing import TYPE_CHECKING
 
-from . import procgroup
-
-if TYPE_CHECKING:
-    from .watch import Watch
+from .watch import Watch
 
 TICK = 0.05  # how often a running agent's cancel event, timeout and silence are looked at
 KILL_POLL = 0.02  # how often a group being stopped is looked at
-PIPE_DRAIN_SECONDS = 2.0
 
 
 class AgentSupervisor:
@@ -143,29 +137,6 @@ class AgentSupervisor:
         except Exception as exc:
             with contextlib.suppress(Exception):
                 watch.fail(f"supervisor error: {type(exc).__name__}: {exc}")
-
-
-def stop_group(watch: Watch, now: float) -> None:
-    """Begin stopping the agent's group: SIGTERM now, SIGKILL at the deadline."""
-    watch.phase = "stopping"
-    watch.kill_at = now + procgroup.KILL_GRACE
-    watch.reap_until = 0.0
-    if not watch.group.signal(signal.SIGTERM):
-        watch.poll()
-        watch.begin_drain(now)
-
-
-def check_stopping(watch: Watch, now: float) -> None:
-    watch.poll()
-    if watch.reap_until:  # SIGKILL was sent: wait (a while) for the leader to be reaped
-        if watch.process.returncode is not None or now >= watch.reap_until:
-            watch.begin_drain(now)
-        return
-    if watch.process.returncode is not None and not watch.group.alive():
-        watch.begin_drain(now)
-    elif now >= watch.kill_at:
-        watch.group.signal(signal.SIGKILL)
-        watch.reap_until = now + procgroup.KILL_GRACE
 
 
 _shared: AgentSupervisor | None = None

@@ -12,13 +12,14 @@ import signal
 import subprocess
 import threading
 import time
-from typing import IO, TYPE_CHECKING
+from collections.abc import Callable
+from typing import IO, Protocol
 
 from ..core.protocols import AgentEvents
-from . import supervisor as sup
+from . import procgroup
 from .lines import READ_CHUNK, LineReader
 from .procgroup import ProcessGroup
-from .runner import (
+from .spec import (
     ExitHandler,
     LineHandler,
     ProcessOutcome,
@@ -30,8 +31,17 @@ from .runner import (
     write_marker,
 )
 
-if TYPE_CHECKING:
-    from .supervisor import AgentSupervisor
+PIPE_DRAIN_SECONDS = 2.0
+
+
+class Loop(Protocol):
+    """What a watch needs of the supervisor that owns it (supervisor.py)."""
+
+    def call(self, request: Callable[[], None]) -> None: ...
+
+    def update_stdin(self, watch: Watch) -> None: ...
+
+    def unregister(self, fd: int) -> None: ...
 
 
 class Watch:
@@ -58,7 +68,7 @@ class Watch:
         self.started = started
         self.done = threading.Event()
         self.outcome: ProcessOutcome | None = None
-        self.supervisor: AgentSupervisor | None = None
+        self.supervisor: Loop | None = None
         self.phase = "running"  # → stopping → draining → done
         self.timed_out = self.cancelled = False
         self.kill_at = self.reap_until = self.drain_until = 0.0
@@ -243,17 +253,17 @@ class Watch:
         if self.phase == "running":
             self.poll()
             if self.process.returncode is not None:
-                sup.stop_group(self, now)  # its leftovers die too: no orphans
+                stop_group(self, now)  # its leftovers die too: no orphans
             elif self.cancel.is_set():
                 self.cancelled = True
-                sup.stop_group(self, now)
+                stop_group(self, now)
             elif now - self.started > self.spec.timeout:
                 self.timed_out = True
-                sup.stop_group(self, now)
+                stop_group(self, now)
             else:
                 self.check_silence(now)
         elif self.phase == "stopping":
-            sup.check_stopping(self, now)
+            check_stopping(self, now)
         if self.phase == "draining" and (not self.read_fds or now >= self.drain_until):
             self.finish(now)
 
@@ -268,7 +278,7 @@ class Watch:
 
     def begin_drain(self, now: float) -> None:
         self.phase = "draining"
-        self.drain_until = now + sup.PIPE_DRAIN_SECONDS
+        self.drain_until = now + PIPE_DRAIN_SECONDS
         self.close_stdin_now()
 
     def finish(self, now: float) -> None:
@@ -323,3 +333,26 @@ class Watch:
         with contextlib.suppress(Exception):
             self.close_log(f"=== {reason}")
         self.end(ProcessOutcome(reason=reason, exit_code=None, duration=0.0))
+
+
+def stop_group(watch: Watch, now: float) -> None:
+    """Begin stopping the agent's group: SIGTERM now, SIGKILL at the deadline."""
+    watch.phase = "stopping"
+    watch.kill_at = now + procgroup.KILL_GRACE
+    watch.reap_until = 0.0
+    if not watch.group.signal(signal.SIGTERM):
+        watch.poll()
+        watch.begin_drain(now)
+
+
+def check_stopping(watch: Watch, now: float) -> None:
+    watch.poll()
+    if watch.reap_until:  # SIGKILL was sent: wait (a while) for the leader to be reaped
+        if watch.process.returncode is not None or now >= watch.reap_until:
+            watch.begin_drain(now)
+        return
+    if watch.process.returncode is not None and not watch.group.alive():
+        watch.begin_drain(now)
+    elif now >= watch.kill_at:
+        watch.group.signal(signal.SIGKILL)
+        watch.reap_until = now + procgroup.KILL_GRACE

@@ -1,16 +1,17 @@
 """One agent run, as the engine starts it: the prompt (CLAUDE.md's stage instructions, the
 goal, the task, the feedback), the job, the backend, and the reporter through which the
-agent's output and usage come back (masked, batched)."""
+agent's output and usage come back (output to the task's buffer, usage and notices as
+inputs). An agent CLI runs without a thread of its own: `start_agent_job` starts it under
+the shared supervisor and `done(result)` is called when it ends (agents/runner.py)."""
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from ..core.models import Plan, StageName, Task
 from ..core.protocols import AgentJob, AgentResult
-from ..core.redact import SecretMasker
 from .context import EngineCore
 from .inputs import AgentUsage, NoticeInput
 
@@ -22,12 +23,10 @@ class TaskReporter:
     def __init__(self, engine: EngineCore, task_id: str) -> None:
         self.engine = engine
         self.task_id = task_id
-        self.masker = SecretMasker()
 
     def output(self, lines: Sequence[str]) -> None:
-        """Lines for live views: masked whatever run.redact says (that is for the log)."""
-        shown = [masked for line in lines if (masked := self.masker.text(line)) is not None]
-        self.engine.batcher.add(self.task_id, shown)
+        """Lines for live views, masked already (once, by the runner: agents/lines.py)."""
+        self.engine.output.add(self.task_id, lines)
 
     def usage(self, input_tokens: int, output_tokens: int, cost_usd: float) -> None:
         self.engine.post(AgentUsage(self.task_id, input_tokens, output_tokens, cost_usd))
@@ -69,14 +68,40 @@ def run_agent_job(
     cancel: threading.Event,
     resume_session: str = "",
 ) -> AgentResult:
-    """Build the job for `task` and run its backend; any failure becomes a result."""
+    """Build the job for `task` and run its backend (blocking); any failure is a result."""
+    results: list[AgentResult] = []
+    finished = threading.Event()
+
+    def done(result: AgentResult) -> None:
+        results.append(result)
+        finished.set()
+
+    start_agent_job(engine, task, prompt, workdir, attempt, cancel, done, resume_session)
+    finished.wait()
+    return results[0]
+
+
+def start_agent_job(
+    engine: EngineCore,
+    task: Task,
+    prompt: str,
+    workdir: str,
+    attempt: int,
+    cancel: threading.Event,
+    done: Callable[[AgentResult], None],
+    resume_session: str = "",
+) -> None:
+    """Build the job for `task` and start its backend; `done(result)` is called once, from
+    whichever thread saw the end (the supervisor's for agent CLIs; a thread of its own for
+    a backend that can only block in `run`). Any failure becomes a result."""
     assert engine.files is not None
     config = engine.config
     try:
         profile_name, profile = config.agents.profile(task.agent)
         backend = engine.backends(profile_name, profile)
     except (KeyError, ValueError, OSError) as exc:
-        return AgentResult(ok=False, reason=f"agent not available: {exc}", exit_code=None)
+        done(AgentResult(ok=False, reason=f"agent not available: {exc}", exit_code=None))
+        return
     prompt_file = engine.files.prompt(task.id)
     log_path = engine.files.log(task.id)
     prompt_file.parent.mkdir(parents=True, exist_ok=True)
@@ -99,12 +124,34 @@ def run_agent_job(
         resume_session=resume_session,
         redact=config.run.redact,
     )
-    try:
-        return backend.run(job, TaskReporter(engine, task.id), cancel)
-    except Exception as exc:  # a backend bug becomes the task's failure reason
-        return AgentResult(
-            ok=False, reason=f"backend crashed: {type(exc).__name__}: {exc}", exit_code=None
-        )
+    reporter = TaskReporter(engine, task.id)
+    answered = threading.Event()
+
+    def once(result: AgentResult) -> None:
+        if not answered.is_set():
+            answered.set()
+            done(result)
+
+    def crashed(exc: Exception) -> AgentResult:
+        reason = f"backend crashed: {type(exc).__name__}: {exc}"
+        return AgentResult(ok=False, reason=reason, exit_code=None)
+
+    start = getattr(backend, "start", None)
+    if start is not None:  # agent CLIs (agents/base.py): no thread waits for them
+        try:
+            start(job, reporter, cancel, once)
+        except Exception as exc:  # a backend bug becomes the task's failure reason
+            once(crashed(exc))
+        return
+
+    def work() -> None:
+        try:
+            result = backend.run(job, reporter, cancel)
+        except Exception as exc:
+            result = crashed(exc)
+        once(result)
+
+    threading.Thread(target=work, name=f"agent-{task.id}", daemon=True).start()
 
 
 def run_single_agent(engine: EngineCore, task: Task, prompt: str) -> AgentResult:

@@ -20,7 +20,7 @@ from ..infra.notify import Notifier
 from ..infra.session import Inbox
 from ..infra.store import RunFiles
 from .inputs import AgentExited, Input
-from .output import OutputBatcher
+from .output import OutputBuffers
 
 
 class RunningTasks(Protocol):
@@ -59,7 +59,7 @@ class EngineCore(Protocol):
     files: RunFiles | None
     inbox: Inbox
     notifier: Notifier
-    batcher: OutputBatcher
+    output: OutputBuffers
     backends: BackendFactory
     isolation_factory: Callable[[Path, str, Config], TaskIsolation]
     implementer: RunningTasks | None

@@ -20,7 +20,7 @@ from ..core.models import Plan, TaskStatus
 from ..core.protocols import AgentResult, StageResult, TaskIsolation
 from ..core.scheduler import Scheduler
 from . import inputs as inp
-from .agent_job import run_agent_job, task_prompt
+from .agent_job import start_agent_job, task_prompt
 from .context import EngineCore
 
 STOP_GRACE = 30.0  # how long a stop waits for agents to report their exit
@@ -149,14 +149,13 @@ class Implementer:
         session = engine.state.tasks[task_id].session_id if self.feedback else ""
         self.running[task_id] = Running(cancel, time.monotonic(), attempt)
 
-        def work() -> None:
-            try:
-                result = run_agent_job(engine, task, prompt, workdir, attempt, cancel, session)
-            except Exception as exc:  # the engine must hear back, or it would wait forever
-                result = AgentResult(ok=False, reason=f"agent thread failed: {exc}", exit_code=None)
+        def done(result: AgentResult) -> None:  # the engine must hear back, whatever happens
             engine.post(inp.AgentExited(task_id, attempt, result))
 
-        threading.Thread(target=work, name=f"agent-{task_id}", daemon=True).start()
+        try:
+            start_agent_job(engine, task, prompt, workdir, attempt, cancel, done, session)
+        except Exception as exc:
+            done(AgentResult(ok=False, reason=f"agent failed to start: {exc}", exit_code=None))
 
     # ---- inputs --------------------------------------------------------------------
 

@@ -41,7 +41,7 @@ from . import inputs as inp
 from .commands import apply_command, new_command, poll_inbox
 from .context import Cancelled
 from .implement import Implementer
-from .output import OutputBatcher
+from .output import OutputBuffers
 from .reload import apply_reloads
 from .stage_run import execute_stage
 
@@ -104,7 +104,7 @@ class Engine:
         self.inbox = Inbox(options.workspace)
         self.inbox_due = 0.0
         self.watcher: PlanWatcher | None = None
-        self.batcher = OutputBatcher(self.show)
+        self.output = OutputBuffers()  # agents' lines for live views (engine/output.py)
         self.notifier = Notifier(
             options.workspace,
             options.config.notify,
@@ -135,6 +135,13 @@ class Engine:
         """Stop soon, leaving the run to be resumed; running agents are stopped."""
         self.stopping.set()
         self.post(inp.Wake())
+
+    def show_output(self) -> None:
+        """Agents' lines for the sinks, unless a reader in this process (the app) drains
+        them itself at its own pace (engine/output.py)."""
+        if not self.output.claimed:
+            for batch in self.output.drain():
+                self.show(batch)
 
     def show(self, event: ev.EventBase) -> None:
         """Reach live views only (output batches are not state; nor is a notice that the
@@ -226,6 +233,7 @@ class Engine:
                 items.append(self.inputs.get_nowait())
         except queue.Empty:
             pass
+        self.show_output()  # before an exit is handled: a task's last lines come first
         decision = None
         with self.batch():
             for item in items:
@@ -234,7 +242,6 @@ class Engine:
                 self.inbox_due = time.monotonic() + self.options.poll_interval
                 for item in poll_inbox(self):
                     decision = self.handle(item) or decision
-            self.batcher.flush()  # output reaches the views from this thread, in order
             if self.changed_files:
                 apply_reloads(self)
         if stoppable:
@@ -305,7 +312,7 @@ class Engine:
         return outcome
 
     def close(self) -> None:
-        self.batcher.stop()
+        self.show_output()
         if self.watcher:
             self.watcher.stop()
         if self.store is not None:

@@ -23,6 +23,7 @@ from ..core import events as ev
 from ..core.models import Task
 from ..core.plan import PlanError, parse_plan
 from ..core.state import RunState, TaskState, apply, task_state
+from ..engine.output import OutputBuffers
 from ..engine.pipeline import EngineOptions
 from .actions import RunActions
 from .commands import RunCommands
@@ -117,6 +118,10 @@ class OrchestratorApp(RunActions, App[None]):
         # The engine thread starts below: nothing is emitted between this read and listening.
         self.state = engine.state
         self.sink.connect()
+        output = getattr(engine, "output", None)
+        if output is not None:  # the agents' lines: drained by the log panes' own timer
+            output.claim("app")
+            self.run_screen.logs.source = lambda: self.take_output(output)
         if engine.plan is not None:
             self.definitions = {t.id: t for t in engine.plan.tasks}
         if self.definitions:
@@ -158,6 +163,13 @@ class OrchestratorApp(RunActions, App[None]):
         self.dag_layout = DagLayout.from_tasks(plan.tasks)
 
     # ---- events -----------------------------------------------------------------------
+
+    def take_output(self, output: OutputBuffers) -> None:
+        """The agents' lines since the last pane tick (engine/output.py), read straight from
+        the engine's buffers on this thread: no message per batch, no thread between."""
+        for event in output.drain():
+            self.state = apply(self.state, event)
+            self.react(event)
 
     def on_engine_sink_event(self, message: EngineSink.Event) -> None:
         event = message.event

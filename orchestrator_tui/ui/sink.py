@@ -1,8 +1,8 @@
 """The bridge from the engine's threads to the app: every event becomes a message.
 
-The engine calls `emit` from its own thread only (agent output included: the engine
-flushes the output batches every loop turn). `post_message` is thread-safe; nothing here
-touches a widget.
+The engine calls `emit` from its own thread only. Agent output does not come this way in
+the app: the log panes drain the engine's output buffers themselves (engine/output.py).
+`post_message` is thread-safe; nothing here touches a widget.
 """
 
 from __future__ import annotations

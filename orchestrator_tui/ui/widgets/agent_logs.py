@@ -1,6 +1,7 @@
 """Agent log panes: one tab per task that ran, the selected one streaming its output.
 
-Lines arrive batched by the engine (every 50 ms) and go straight into the task's bounded
+Lines come from the engine's output buffers (engine/output.py), which this pane's own
+timer drains every FLUSH_SECONDS (`source`), and go straight into the task's bounded
 buffer (a deque: the oldest fall off). The pane on screen is told at most every
 FLUSH_SECONDS that its buffer grew; it draws only the lines in sight, cleaning each one
 (`strip_escapes`: no escape code or control character reaches the terminal) when it
@@ -26,8 +27,9 @@ from .log_view import LogView
 
 BUFFER_LINES = 2_000
 FLUSH_SECONDS = 0.1
-# The engine batches output for up to 50 ms, but says at once that a task ended: a note
-# such as "── ✗ failed: exit 1" waits this long so that it follows the task's last lines.
+# Lines wait in the engine's buffer until this pane's next tick, but a task's end is said
+# at once: a note such as "── ✗ failed: exit 1" waits this long so that it follows the
+# task's last lines (which the tick drains first).
 NOTE_DELAY = 0.15
 MAX_TABS = 12
 TAIL_BYTES = 256 * 1024
@@ -52,6 +54,7 @@ class AgentLogPanes(Vertical):
     ) -> None:
         super().__init__(id=id)
         self.log_file = log_file
+        self.source: Callable[[], None] | None = None  # drains the engine's output buffers
         self.panes: dict[str, Pane] = {}
         self.active: str | None = None
         self.lines_received = 0
@@ -125,6 +128,8 @@ class AgentLogPanes(Vertical):
     def flush(self) -> None:
         """Add the notes that are due; tell the view on screen that its buffer grew (at
         most every FLUSH_SECONDS)."""
+        if self.source is not None:
+            self.source()  # the agents' lines since the last tick (calls append)
         now = time.monotonic()
         for task_id, pane in list(self.panes.items()):
             while pane.notes and pane.notes[0][0] <= now:
