@@ -40,6 +40,7 @@ class AgentSupervisor:
         self.watches: set[Watch] = set()
         self.requests: list[Callable[[], None]] = []
         self.lock = threading.Lock()
+        self.due = 0.0  # the next look at every agent's clocks
         self.wake_r, self.wake_w = os.pipe()
         os.set_blocking(self.wake_r, False)
         os.set_blocking(self.wake_w, False)
@@ -113,7 +114,12 @@ class AgentSupervisor:
                 touched.add(watch)
                 self.guarded(watch, watch.ready, kind, key.fd, stream)
             now = time.monotonic()
-            for watch in list(self.watches):
+            # Agents that spoke are handled now; the clocks of all (cancel, timeout,
+            # silence, a group being stopped) are looked at once a tick, not every wake.
+            periodic = now >= self.due
+            if periodic:
+                self.due = now + (self.timeout() or TICK)
+            for watch in list(self.watches) if periodic else touched:
                 self.guarded(watch, watch.end_of_turn, now, watch in touched)
                 if watch.phase == "done":
                     self.watches.discard(watch)
