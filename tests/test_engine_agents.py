@@ -327,19 +327,24 @@ def test_sigkill_of_the_orchestrator_mid_implement_then_resume(tmp_path: Path) -
             events = read_events(RunFiles(workspace, run_id).events).events
             return {f"{e.kind}:{getattr(e, 'task', '')}" for e in events}
 
+        def slow_agents() -> list[int]:  # B's agent, once it has started (a loaded machine
+            # can take a while between the task's start and the agent's first write)
+            lines = invocations.read_text().splitlines() if invocations.exists() else []
+            return [
+                json.loads(line)["pid"]
+                for line in lines
+                if json.loads(line)["cwd"].endswith("/worktrees/B")
+            ]
+
         deadline = time.monotonic() + 60
-        while not {"task_merged:A", "task_started:B"} <= seen():
+        while not ({"task_merged:A", "task_started:B"} <= seen() and slow_agents()):
             assert time.monotonic() < deadline, "the first run never got A merged and B going"
             assert first.poll() is None, "the first run ended early"
             time.sleep(0.05)
     finally:
         first.send_signal(signal.SIGKILL)
         first.wait(timeout=10)
-    slow_agent = next(
-        json.loads(line)["pid"]
-        for line in invocations.read_text().splitlines()
-        if json.loads(line)["cwd"].endswith("/worktrees/B")
-    )
+    slow_agent = slow_agents()[0]
     assert pid_alive(slow_agent)  # the agent outlived its orchestrator
 
     recorder = Recorder()
