@@ -45,6 +45,12 @@ def build_parser() -> argparse.ArgumentParser:
         "plan", nargs="?", default="PLAN.md", help="PLAN.md, plan.toml or tasks.json"
     )
     check.add_argument("--json", action="store_true", help="print the result as JSON")
+    check.add_argument(
+        "--tag",
+        default=None,
+        metavar="NAME",
+        help="the Task Master tag to read (default: [run] taskmaster_tag, else the current tag)",
+    )
     check.set_defaults(handler="plan")
 
     run = commands.add_parser(

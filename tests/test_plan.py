@@ -132,6 +132,8 @@ def test_every_key_is_read() -> None:
         "description": "Body.",
         "done": True,
         "line": 3,
+        "skip": False,
+        "note": "",
     }
 
 
@@ -495,7 +497,7 @@ def test_tagged_tasks_json_with_subtasks() -> None:
     plan = parse_tasks_json(TASKS_JSON)
     assert [(t.id, t.depends, t.done, t.priority, t.line) for t in plan.tasks] == [
         ("1.1", (), True, 1, 14),
-        ("1.2", ("1.1",), False, 1, 15),
+        ("1.2", ("1.1",), True, 1, 15),  # a done task's subtasks are done (Task Master)
         ("1", ("1.1", "1.2"), True, 2, 5),
         ("2.1", ("1", "1.2"), False, 1, 24),
         ("2", ("1", "2.1"), False, 0, 19),
@@ -505,7 +507,7 @@ def test_tagged_tasks_json_with_subtasks() -> None:
     assert setup.description == "Set the project up\n\nUse uv\n\nTest strategy: pytest runs"
     assert plan.task("1.1").title == "Init repo"
     resolved = {t.id for t in plan.tasks if t.done}
-    assert ready_tasks(plan.tasks, resolved) == ["1.2"]
+    assert ready_tasks(plan.tasks, resolved) == ["2.1"]
     assert waves(plan.tasks) == [["1.1"], ["1.2"], ["1"], ["2.1"], ["2"]]
 
 
@@ -536,8 +538,13 @@ def test_tasks_json_problems_name_the_task_line() -> None:
     }
     text = json.dumps(data, indent=1)
     assert problems_of(text, "tasks.json") == [
-        # The closest ID is 1.1 itself, which is no suggestion.
-        (8, "1.1 depends on unknown task '1.7'", "no task has that ID"),
+        # A subtask's 7 is its sibling 1.7 if there is one, else task 7.
+        (
+            8,
+            "1.1 depends on unknown task '7'",
+            "no subtask 1.7 nor task 7: remove the dependency or run "
+            "`task-master fix-dependencies`",
+        ),
         (17, "dependency cycle: 2 → 3 → 2", "break it by removing one dependency"),
         (31, '"dependencies" of task 4 is not a list', 'write "dependencies": [...]'),
     ]

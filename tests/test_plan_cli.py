@@ -65,8 +65,10 @@ INVALID = {
         '      {"id": 2, "title": "Two", "dependencies": [1, 1.5]}\n'
         "    ]\n  }\n}\n",
         [
-            "{path}:4: 1 depends on unknown task '3' (hint: no task has that ID)",
-            "{path}:5: 2 depends on unknown task '1.5' (hint: no task has that ID)",
+            "{path}:4: 1 depends on unknown task '3' (hint: no task 3: remove the dependency "
+            "or run `task-master fix-dependencies`)",
+            "{path}:5: 2 depends on unknown task '1.5' (hint: no subtask 1.5: remove the "
+            "dependency or run `task-master fix-dependencies`)",
         ],
     ),
 }

@@ -1,4 +1,8 @@
-"""`orchestrator-tui plan check`: validate a plan and show how it will run."""
+"""`orchestrator-tui plan check`: validate a plan and show how it will run.
+
+It works on the parser's records (core/plan_fields.py) and imports neither pydantic nor
+the scheduler: on a small plan the whole command is mostly Python's start-up.
+"""
 
 from __future__ import annotations
 
@@ -6,14 +10,34 @@ import argparse
 import json
 import sys
 from dataclasses import asdict
+from pathlib import Path
 
-from ..core.plan import PlanError, format_duration, parse_plan
-from ..core.scheduler import schedule
+from ..core.graph import critical_path, ready_tasks, waves
+from ..core.overlap import overlap_groups
+from ..core.plan import PlanError, PlanRecord, format_duration, read_plan
+
+CONFIG_FILE = Path(".orchestrator") / "config.toml"
+
+
+def configured_tag(config: Path = CONFIG_FILE) -> str | None:
+    """`[run] taskmaster_tag` of the workspace's config, read without loading the models."""
+    try:
+        import tomllib
+
+        with config.open("rb") as stream:
+            run = tomllib.load(stream).get("run", {})
+    except (OSError, ValueError):
+        return None
+    tag = run.get("taskmaster_tag") if isinstance(run, dict) else None
+    return tag if isinstance(tag, str) and tag else None
 
 
 def main(args: argparse.Namespace) -> int:
+    tag = getattr(args, "tag", None)
+    if not tag and str(args.plan).endswith(".json"):
+        tag = configured_tag()
     try:
-        plan = parse_plan(args.plan)
+        plan = read_plan(args.plan, tag)
     except PlanError as exc:
         if args.json:
             result = {"tasks": [], "waves": [], "critical_path": [], "overlaps": []}
@@ -21,52 +45,71 @@ def main(args: argparse.Namespace) -> int:
         for problem in exc.problems:
             print(problem, file=sys.stderr)
         return 1
-    plan_schedule = schedule(plan.tasks)
+    tasks = plan.tasks
+    plan_waves, path, overlaps = waves(tasks), critical_path(tasks), overlap_groups(tasks)
+    first = ready_tasks(tasks, {t.id for t in tasks if t.done or t.skip})
     if args.json:
         result = {
             "title": plan.title,
-            "tasks": [task.model_dump() for task in plan.tasks],
-            "waves": plan_schedule.waves,
-            "critical_path": plan_schedule.critical_path,
-            "overlaps": plan_schedule.overlaps,
+            "notes": list(plan.notes),
+            "tasks": [task._asdict() for task in tasks],
+            "waves": plan_waves,
+            "critical_path": path,
+            "overlaps": overlaps,
+            "first": first,
             "errors": [],
         }
         print(json.dumps(result, indent=2))
         return 0
-    print_plan(plan, plan_schedule)
+    print_plan(plan, plan_waves, path, overlaps, first)
     return 0
 
 
-def print_plan(plan, plan_schedule) -> None:  # type: ignore[no-untyped-def]
+def status_mark(task) -> str:  # type: ignore[no-untyped-def]
+    if task.done:
+        return " [dim](done)[/]"
+    if task.skip:
+        return f" [dim]({task.note or 'skipped'}: not run)[/]"
+    return f" [cyan]({task.note})[/]" if task.note else ""
+
+
+def print_plan(  # type: ignore[no-untyped-def]
+    plan: PlanRecord, plan_waves, path, overlaps, first
+) -> None:
     from rich.console import Console
     from rich.markup import escape
     from rich.table import Table
 
     console = Console()
-    on_path = set(plan_schedule.critical_path)
-    wave_of = {tid: n for n, wave in enumerate(plan_schedule.waves) for tid in wave}
+    for note in plan.notes:
+        console.print(f"[dim]{escape(note)}[/]")
+    on_path = set(path)
+    wave_of = {tid: n for n, wave in enumerate(plan_waves) for tid in wave}
+    count = len(plan.tasks)
     # Plan text is data, not markup: a title like "Fix [/b] tags" must print as written.
-    table = Table(title=f"{escape(plan.title or plan.source)} — {len(plan.tasks)} tasks")
+    table = Table(title=f"{escape(plan.title or plan.source)} — {count} task{'s' * (count != 1)}")
     for column in ("wave", "id", "title", "depends", "files", "agent", "estimate"):
         table.add_column(column, overflow="fold")
     for task in plan.tasks:
         mark = "[bold magenta]★[/] " if task.id in on_path else ""
         table.add_row(
             str(wave_of[task.id] + 1),
-            mark + task.id,
-            escape(task.title) + (" [dim](done)[/]" if task.done else ""),
-            ", ".join(task.depends) or "—",
+            mark + escape(task.id),
+            escape(task.title) + status_mark(task),
+            escape(", ".join(task.depends)) or "—",
             escape(", ".join(task.files)) or "—",
             escape(task.agent or "default"),
             format_duration(task.estimate) if task.estimate else "—",
         )
     console.print(table)
-    console.print(
-        f"[bold]{len(plan_schedule.waves)} waves[/]; first to run: {', '.join(plan_schedule.first)}"
-    )
-    console.print(f"[bold magenta]★ critical path:[/] {' → '.join(plan_schedule.critical_path)}")
-    for group in plan_schedule.overlaps:
+    waves_text = f"{len(plan_waves)} wave{'s' * (len(plan_waves) != 1)}"
+    if first:
+        console.print(f"[bold]{waves_text}[/]; first to run: {escape(', '.join(first))}")
+    else:
+        console.print(f"[bold]{waves_text}[/]; nothing to run: every task is done or skipped")
+    console.print(f"[bold magenta]★ critical path:[/] {escape(' → '.join(path))}")
+    for group in overlaps:
         console.print(
-            f"[yellow]overlap:[/] {', '.join(group)} may touch the same files; "
+            f"[yellow]overlap:[/] {escape(', '.join(group))} may touch the same files; "
             "they will not run side by side"
         )

@@ -25,6 +25,9 @@ class Section(BaseModel):
 
 class RunSettings(Section):
     plan: str = Field("PLAN.md", description="the plan file: PLAN.md, plan.toml or tasks.json")
+    taskmaster_tag: str = Field(
+        "", description="tasks.json: the Task Master tag to read; empty: its current tag"
+    )
     concurrency: int = Field(4, ge=1, le=64, description="agents that may run at the same time")
     isolation: Literal["auto", "worktree", "none"] = Field(
         "auto",

@@ -10,8 +10,10 @@ from __future__ import annotations
 import difflib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from .models import Task
+if TYPE_CHECKING:  # graph functions take anything with the fields of a Task
+    from .models import Task
 
 
 @dataclass(frozen=True)
@@ -21,6 +23,7 @@ class GraphProblem:
     task_id: str
     message: str
     hint: str = ""
+    unknown: str = ""  # the unknown dependency, for an unknown-dependency problem
 
 
 # How many (unknown ID, task ID) pairs the "did you mean" search may compare: 10,000
@@ -28,8 +31,13 @@ class GraphProblem:
 SUGGESTION_BUDGET = 50_000
 
 
-def check_graph(tasks: Sequence[Task], max_cycles: int = 10) -> list[GraphProblem]:
-    """Every unknown dependency, self-dependency and (up to `max_cycles`) cycle."""
+def check_graph(
+    tasks: Sequence[Task], max_cycles: int = 10, suggest: bool = True
+) -> list[GraphProblem]:
+    """Every unknown dependency, self-dependency and (up to `max_cycles`) cycle.
+
+    `suggest`: look for a close ID ("did you mean") for each unknown dependency.
+    """
     ids = {task.id for task in tasks}
     problems: list[GraphProblem] = []
     sorted_ids: list[str] | None = None
@@ -42,6 +50,10 @@ def check_graph(tasks: Sequence[Task], max_cycles: int = 10) -> list[GraphProble
                     GraphProblem(task.id, f"{task.id} depends on itself", "remove it from depends")
                 )
             elif dep not in ids:
+                if not suggest:
+                    message = f"{task.id} depends on unknown task {dep!r}"
+                    problems.append(GraphProblem(task.id, message, "no task has that ID", dep))
+                    continue
                 if sorted_ids is None:
                     sorted_ids = sorted(ids)
                     longest = max(map(len, sorted_ids), default=0)
@@ -57,7 +69,7 @@ def check_graph(tasks: Sequence[Task], max_cycles: int = 10) -> list[GraphProble
                 close = [c for c in suggestions[dep] if c != task.id]
                 hint = f"did you mean {close[0]}?" if close else "no task has that ID"
                 problems.append(
-                    GraphProblem(task.id, f"{task.id} depends on unknown task {dep!r}", hint)
+                    GraphProblem(task.id, f"{task.id} depends on unknown task {dep!r}", hint, dep)
                 )
     for cycle in find_cycles(tasks, max_cycles):
         path = " → ".join([*cycle, cycle[0]])
@@ -74,7 +86,12 @@ def find_cycles(tasks: Sequence[Task], limit: int = 10) -> list[list[str]]:
     # Tasks that a topological sort can place are on no cycle, nor is anything they
     # depend on: mark them finished, and search only the rest (usually nothing).
     positions = dependency_positions(tasks)
-    placed = kahn_order([[p for p in deps if p != i] for i, deps in enumerate(positions)])
+    if any(i in deps for i, deps in enumerate(positions) if deps):  # self-dependencies
+        placed = kahn_order([[p for p in deps if p != i] for i, deps in enumerate(positions)])
+    else:
+        placed = kahn_order(positions)
+        if _memo[0] is tasks and _memo[1] is positions:
+            remember(tasks, positions, placed)
     if len(placed) == len(tasks):
         return []
     graph = {task.id: [d for d in task.depends if d != task.id] for task in tasks}
@@ -115,21 +132,41 @@ def find_cycles(tasks: Sequence[Task], limit: int = 10) -> list[list[str]]:
     return cycles
 
 
+# The last plan's dependency positions and order. Plans are tuples of immutable tasks, so
+# the same tuple always has the same answer: `plan check` and the scheduler ask for them
+# four or five times (validation, waves, critical path, overlap) and compute them once.
+# The lists returned are shared: callers must not change them.
+_memo: tuple[object, list[list[int]], list[int] | None] = ((), [], [])
+
+
 def dependency_positions(tasks: Sequence[Task]) -> list[list[int]]:
     """For each task, the plan positions of its known dependencies (each once, in order).
 
     The graph functions work on these lists of integers rather than on IDs: it is the
     difference between a fast and a slow plan of 100,000 tasks.
     """
+    memo = _memo
+    if memo[0] is tasks:
+        return memo[1]
     position = {task.id: index for index, task in enumerate(tasks)}
     found = position.get
     result = []
     for task in tasks:
         deps = task.depends
+        if not deps:
+            result.append([])
+            continue
         if len(deps) > 1:
             deps = dict.fromkeys(deps)  # type: ignore[assignment]
         result.append([p for p in map(found, deps) if p is not None])
+    remember(tasks, result, None)
     return result
+
+
+def remember(tasks: Sequence[Task], positions: list[list[int]], order: list[int] | None) -> None:
+    global _memo
+    if isinstance(tasks, tuple):  # a list could change under us
+        _memo = (tasks, positions, order)
 
 
 def kahn_order(depends: list[list[int]]) -> list[int]:
@@ -150,7 +187,13 @@ def kahn_order(depends: list[list[int]]) -> list[int]:
 
 
 def topological_positions(tasks: Sequence[Task], depends: list[list[int]]) -> list[int]:
-    order = kahn_order(depends)
+    memo = _memo
+    if memo[0] is tasks and memo[1] is depends and memo[2] is not None:
+        order = memo[2]
+    else:
+        order = kahn_order(depends)
+        if memo[0] is tasks and memo[1] is depends:
+            remember(tasks, depends, order)
     if len(order) != len(tasks):
         raise ValueError("the task graph has a cycle")
     return order

@@ -92,6 +92,8 @@ class Task(Frozen):
     description: str = ""
     done: bool = False
     line: int = Field(default=0, description="where the task starts in its source file")
+    skip: bool = Field(default=False, description="never run (a cancelled or deferred task)")
+    note: str = Field(default="", description="its status in the source, e.g. in-progress")
 
     def same_as(self, other: Task) -> bool:
         """Equal in everything but where it was read from."""

@@ -8,9 +8,12 @@ import fnmatch
 import posixpath
 from collections import defaultdict
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from .graph import dependency_positions, topological_positions
-from .models import Task
+
+if TYPE_CHECKING:
+    from .models import Task
 
 GLOB_CHARS = frozenset("*?[")
 
@@ -78,34 +81,40 @@ def overlap_conflicts(tasks: Sequence[Task]) -> dict[str, set[str]]:
 
     Candidate pairs come from indexes, not from comparing every declared path with every
     other: literal paths by exact name and by parent directory, globs by their fixed
-    prefix against a sorted list of literal paths and of glob prefixes.
+    prefix against a sorted list of literal paths and of glob prefixes. Tasks are plan
+    positions (integers) until the answer is written out.
     """
-    literal_owners: dict[str, list[str]] = defaultdict(list)
-    glob_owners: dict[str, list[str]] = defaultdict(list)
-    for t in tasks:
+    literal_owners: dict[str, list[int]] = defaultdict(list)
+    glob_owners: dict[str, list[int]] = defaultdict(list)
+    for position, t in enumerate(tasks):
+        if not t.files:
+            continue
         for path in {normalize_path(f) for f in t.files if f.strip()}:
-            (glob_owners if is_glob(path) else literal_owners)[path].append(t.id)
-    pairs: set[tuple[str, str]] = set()
+            (glob_owners if is_glob(path) else literal_owners)[path].append(position)
+    size = len(tasks)
+    pairs: set[int] = set()  # low * size + high, low < high
 
-    def pair_within(owners: list[str]) -> None:
+    def pair_within(owners: list[int]) -> None:
         for i, a in enumerate(owners):
             for b in owners[i + 1 :]:
                 if a != b:
-                    pairs.add((a, b) if a < b else (b, a))
+                    pairs.add(a * size + b if a < b else b * size + a)
 
-    def pair_across(owners: list[str], others: list[str]) -> None:
+    def pair_across(owners: list[int], others: list[int]) -> None:
         for a in owners:
             for b in others:
                 if a != b:
-                    pairs.add((a, b) if a < b else (b, a))
+                    pairs.add(a * size + b if a < b else b * size + a)
 
     for path, owners in literal_owners.items():
-        pair_within(owners)
-        for directory in parent_dirs(path):
-            if directory in literal_owners:
-                pair_across(owners, literal_owners[directory])
-    literals = sorted(literal_owners)
-    by_prefix: dict[str, list[str]] = defaultdict(list)
+        if len(owners) > 1:
+            pair_within(owners)
+        if "/" in path:
+            for directory in parent_dirs(path):
+                if directory in literal_owners:
+                    pair_across(owners, literal_owners[directory])
+    literals = sorted(literal_owners) if glob_owners else []
+    by_prefix: dict[str, list[int]] = defaultdict(list)
     for pattern, owners in glob_owners.items():
         prefix = literal_prefix(pattern)
         by_prefix[prefix].extend(owners)
@@ -132,11 +141,12 @@ def overlap_conflicts(tasks: Sequence[Task]) -> dict[str, set[str]]:
     conflicts: dict[str, set[str]] = defaultdict(set)
     if not pairs:
         return conflicts
-    ordered = Ancestry(tasks)
-    for a, b in pairs:
-        if not ordered.related(a, b):
-            conflicts[a].add(b)
-            conflicts[b].add(a)
+    related = Ancestry(tasks).related_positions
+    for key in pairs:
+        a, b = divmod(key, size)
+        if not related(a, b):
+            conflicts[tasks[a].id].add(tasks[b].id)
+            conflicts[tasks[b].id].add(tasks[a].id)
     return conflicts
 
 
@@ -165,66 +175,75 @@ def overlap_groups(tasks: Sequence[Task]) -> list[list[str]]:
 class Ancestry:
     """Answers 'does one of these two tasks depend on the other?' for an acyclic plan.
 
-    Most pairs are settled by labels alone. A few hundred landmark tasks, evenly spread
-    over a topological order, give each task two bit sets: the landmarks it depends on
-    and the landmarks that depend on it. `high` cannot depend on `low` if `low` depends
-    on a landmark that `high` does not (or the other way round below); it does if it
-    depends on a landmark that depends on `low`. The rest is a search that enters only
-    the dependencies whose labels still allow a path. Building the labels is linear;
-    a pair costs a few set operations on small integers.
+    Most pairs are settled by labels alone. Landmark tasks, evenly spread over a
+    topological order (at least LANDMARKS of them, and one per SPACING tasks in a large
+    plan, so that the searches below stay short however large the plan), give each task
+    two bit sets: the landmarks it depends on and the landmarks that depend on it. `high`
+    cannot depend on `low` if `low` depends on a landmark that `high` does not (or the
+    other way round below); it does if it depends on a landmark that depends on `low`.
+    The rest is a search that enters only the dependencies whose labels still allow a
+    path. Building the labels is linear; a pair costs a few integer operations.
     """
 
     LANDMARKS = 256
+    SPACING = 48
 
     def __init__(self, tasks: Sequence[Task]) -> None:
         known = dependency_positions(tasks)
-        depends = {t.id: [tasks[p].id for p in deps] for t, deps in zip(tasks, known, strict=True)}
-        order = [tasks[index].id for index in topological_positions(tasks, known)]
-        position = {task_id: index for index, task_id in enumerate(order)}
-        step = max(1, len(order) // self.LANDMARKS)
-        landmark = {order[i]: 1 << (i // step) for i in range(0, len(order), step)}
-        below: dict[str, int] = {}  # landmarks a task depends on (itself included)
-        for task_id in order:
-            mask = landmark.get(task_id, 0)
-            for dep in depends[task_id]:
+        order = topological_positions(tasks, known)
+        count = len(order)
+        rank = [0] * count  # a task's place in the topological order
+        for place, position in enumerate(order):
+            rank[position] = place
+        landmarks = max(self.LANDMARKS, count // self.SPACING, 1)
+        step = max(1, count // landmarks)
+        below = [0] * count  # landmarks a task depends on (itself included)
+        above = [0] * count  # landmarks that depend on it (itself included)
+        for place, position in enumerate(order):
+            mask = 1 << (place // step) if place % step == 0 else 0
+            above[position] = mask
+            for dep in known[position]:
                 mask |= below[dep]
-            below[task_id] = mask
-        above = {task_id: landmark.get(task_id, 0) for task_id in order}  # ...that depend on it
-        for task_id in reversed(order):
-            mask = above[task_id]
-            for dep in depends[task_id]:
+            below[position] = mask
+        for position in reversed(order):
+            mask = above[position]
+            for dep in known[position]:
                 above[dep] |= mask
         # The search pops the last dependency first: make that the earliest one.
-        for deps in depends.values():
-            if len(deps) > 1:
-                deps.sort(key=position.__getitem__, reverse=True)
-        self.depends, self.position, self.below, self.above = depends, position, below, above
+        self.depends = [
+            sorted(deps, key=rank.__getitem__, reverse=True) if len(deps) > 1 else deps
+            for deps in known
+        ]
+        self.rank, self.below, self.above = rank, below, above
+        self.index = {task.id: position for position, task in enumerate(tasks)}
 
-    def depends_on(self, high: str, low: str) -> bool:
-        """Whether `high` depends on `low`, directly or through other tasks."""
-        position, below, above = self.position, self.below, self.above
-        floor, low_below, low_above = position[low], below[low], above[low]
-        if position[high] <= floor or low_below & ~below[high] or above[high] & ~low_above:
+    def depends_on(self, high: int, low: int) -> bool:
+        """Whether the task at plan position `high` depends on the one at `low`."""
+        rank, below, above = self.rank, self.below, self.above
+        floor, low_below, low_above = rank[low], below[low], above[low]
+        if rank[high] <= floor or low_below & ~below[high] or above[high] & ~low_above:
             return False
         if below[high] & low_above:
             return True
         stack, seen = [high], {high}
+        depends = self.depends
         while stack:
-            for dep in self.depends[stack.pop()]:
+            for dep in depends[stack.pop()]:
                 if dep == low:
                     return True
                 if dep in seen:
                     continue
                 seen.add(dep)
-                if position[dep] > floor and not (
-                    low_below & ~below[dep] or above[dep] & ~low_above
-                ):
+                if rank[dep] > floor and not (low_below & ~below[dep] or above[dep] & ~low_above):
                     if below[dep] & low_above:
                         return True
                     stack.append(dep)
         return False
 
-    def related(self, a: str, b: str) -> bool:
-        if self.position[a] > self.position[b]:
+    def related_positions(self, a: int, b: int) -> bool:
+        if self.rank[a] > self.rank[b]:
             return self.depends_on(a, b)
         return self.depends_on(b, a)
+
+    def related(self, a: str, b: str) -> bool:
+        return self.related_positions(self.index[a], self.index[b])

@@ -136,7 +136,9 @@ MAX_NOTICES = 50
 
 def task_state(task: Task, previous: TaskState | None = None) -> TaskState:
     base = previous or TaskState(id=task.id)
-    status = TaskStatus.DONE if task.done and base.status == TaskStatus.PENDING else base.status
+    status = base.status
+    if base.status == TaskStatus.PENDING and (task.done or task.skip):
+        status = TaskStatus.DONE if task.done else TaskStatus.SKIPPED
     return base.model_copy(
         update={
             "title": task.title,

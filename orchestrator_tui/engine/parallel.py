@@ -14,7 +14,7 @@ from .context import EngineCore
 
 def parallel_stage(engine: EngineCore) -> StageResult:
     try:
-        plan = parse_plan(engine.options.plan_path)
+        plan = parse_plan(engine.options.plan_path, engine.config.run.taskmaster_tag or None)
     except PlanError as exc:
         lines = "\n".join(f"- {p}" for p in exc.problems)
         return StageResult(

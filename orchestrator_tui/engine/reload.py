@@ -39,7 +39,7 @@ def reload_plan(engine: EngineCore) -> None:
     the edit is only shown (at the parallel gate it reruns parallel); after, tasks that have
     not finished take it from their next start."""
     try:
-        edited = parse_plan(engine.options.plan_path)
+        edited = parse_plan(engine.options.plan_path, engine.config.run.taskmaster_tag or None)
     except PlanError as exc:
         first = exc.problems[0]
         more = f" (+{len(exc.problems) - 1} more)" if len(exc.problems) > 1 else ""

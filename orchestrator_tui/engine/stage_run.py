@@ -114,7 +114,7 @@ def stage_context(engine: StageEngine, stage: StageName, feedback: str) -> Stage
 
 def try_parse_plan(engine: StageEngine) -> Plan | None:
     try:
-        return parse_plan(engine.options.plan_path)
+        return parse_plan(engine.options.plan_path, engine.config.run.taskmaster_tag or None)
     except PlanError:
         return None
 

@@ -91,9 +91,9 @@ def goal_of(ctx: StageContext) -> tuple[str, str]:
     return (goal_file, "GOAL.md") if goal_file else ("", "")
 
 
-def plan_problems(path: Path) -> tuple[Plan | None, list[str]]:
+def plan_problems(path: Path, tag: str | None = None) -> tuple[Plan | None, list[str]]:
     try:
-        return parse_plan(path), []
+        return parse_plan(path, tag), []
     except PlanError as exc:
         return None, [str(p) for p in exc.problems]
 
@@ -119,7 +119,7 @@ class PlanRunner:
         if goal or (ctx.feedback and explicit_agent and path.is_file()):
             return self.write_plan(ctx, path, goal, source)
         if path.is_file():
-            return self.adopt(path, ctx.feedback)
+            return self.adopt(path, ctx.feedback, ctx.config.run.taskmaster_tag or None)
         return StageResult(
             ok=False,
             summary=f"no goal and no {ctx.config.run.plan}: nothing to plan",
@@ -130,8 +130,8 @@ class PlanRunner:
             ),
         )
 
-    def adopt(self, path: Path, feedback: str) -> StageResult:
-        plan, problems = plan_problems(path)
+    def adopt(self, path: Path, feedback: str, tag: str | None = None) -> StageResult:
+        plan, problems = plan_problems(path, tag)
         if plan is None:
             return invalid_plan(path, problems, "adopted as found, no goal given")
         lines, evidence = dag_summary(plan)
@@ -184,7 +184,7 @@ class PlanRunner:
             if not path.is_file():
                 plan, errors = None, [f"{path} was not written: write the plan to that path"]
             else:
-                plan, errors = plan_problems(path)
+                plan, errors = plan_problems(path, ctx.config.run.taskmaster_tag or None)
             history.append(f"attempt {attempt}: " + ("valid" if plan else f"{len(errors)} errors"))
             if plan is not None:
                 lines, evidence = dag_summary(plan)

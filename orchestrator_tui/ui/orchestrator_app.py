@@ -151,7 +151,9 @@ class OrchestratorApp(RunActions, App[None]):
     def load_preview(self) -> None:
         """Before the parallel stage freezes the plan, show PLAN.md as it stands."""
         try:
-            plan = parse_plan(self.options.plan_path)
+            plan = parse_plan(
+                self.options.plan_path, self.options.config.run.taskmaster_tag or None
+            )
         except PlanError as exc:
             self.preview_error = str(exc.problems[0]) if exc.problems else str(exc)
             return
