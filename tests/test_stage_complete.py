@@ -101,7 +101,8 @@ def test_a_good_run_is_ready_and_summarized(tmp_path: Path) -> None:
     assert "| T2 | task T2 | simulated | done | 2 | 4.0 s | 3,500 | $0.0500 | 1 |" in text
     assert "| review-agent | the stage's own agent |" in text
     assert "| **total** | | | | 3 | | 4,800 | $0.0800 | |" in text
-    assert "| 6 | Test | approved |" in text and "| 9 | Complete | running |" in text
+    assert "| 6 | Test | approved |" in text and "| 9 | Complete | done |" in text
+    assert "so far" not in text and "; took " in text
     assert "Verdict: approve" in text
     assert "Tidied: `b.py`." in text
     assert "1 medium-severity finding(s) to look at" in text

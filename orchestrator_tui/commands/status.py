@@ -6,10 +6,11 @@ import argparse
 import sys
 from pathlib import Path
 
-from ..core.models import STAGES, TaskStatus
+from ..core.models import STAGES
 from ..core.state import RunState
 from ..infra.session import lock_is_stale, read_lock
 from ..infra.store import RunFiles, latest_run_id, load_run
+from ..monitor.settle import settled, task_tally
 
 
 def main(args: argparse.Namespace) -> int:
@@ -22,7 +23,8 @@ def main(args: argparse.Namespace) -> int:
     if args.json:
         sys.stdout.write(state.model_dump_json(indent=2) + "\n")
         return 0
-    print(status_line(state, engine_alive(workspace)))
+    alive = engine_alive(workspace)
+    print(status_line(settled(state, alive), alive))
     return 0
 
 
@@ -32,7 +34,8 @@ def engine_alive(workspace: Path) -> bool:
 
 
 def status_line(state: RunState, alive: bool) -> str:
-    """E.g. `orch ⏸ security · 5/8 done · 2 running · 1 failed · $0.12`."""
+    """E.g. `orch ⏸ security · 5/8 done · 2 running · 1 failed · $0.12`. `state` is
+    settled (monitor.settle): with the engine stopped, nothing is "running"."""
     if state.finished:
         head = f"orch {'✓' if state.outcome == 'complete' else '✗'} {state.outcome}"
     else:
@@ -44,11 +47,7 @@ def status_line(state: RunState, alive: bool) -> str:
             head += " waits" if not state.gate.failed else " failed"
     parts = [head.rstrip()]
     if state.tasks:
-        done = sum(1 for t in state.tasks.values() if t.status.resolved)
-        parts.append(f"{done}/{len(state.tasks)} done")
-        for status in (TaskStatus.RUNNING, TaskStatus.FAILED, TaskStatus.CONFLICT):
-            if count := state.count(status):
-                parts.append(f"{count} {status}")
+        parts.append(task_tally(state))
     if state.cost_usd:
         parts.append(f"${state.cost_usd:.2f}")
     if not state.finished and not alive:

@@ -144,7 +144,8 @@ def task_state(task: Task, previous: TaskState | None = None) -> TaskState:
             "title": task.title,
             "depends": task.depends,
             "files": task.files,
-            "agent": task.agent or "",
+            # The profile a started task ran on stays when a reload's plan names none.
+            "agent": task.agent or base.agent,
             "status": status,
         }
     )

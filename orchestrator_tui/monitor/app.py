@@ -12,7 +12,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from textual.app import App, ComposeResult
@@ -24,6 +24,7 @@ from ..core import events as ev
 from ..infra.session import submit
 from .follower import MonitorSnapshot, RunFollower, follow
 from .liveness import engine_liveness
+from .settle import settled
 from .widgets.agent_lines import AgentLines
 from .widgets.feedback_dialog import FeedbackDialog
 from .widgets.gate_box import GateBox
@@ -122,6 +123,9 @@ class MonitorApp(App[None]):
         previous = self.snapshot
         self.snapshot = snapshot
         if previous.run_id and snapshot.run_id != previous.run_id:
+            # What we said about the old run (an answer, a refusal) is not news of this one.
+            self.activity.clear()
+            self.sent.clear()
             self.say(f"following the new run {snapshot.run_id}", "cyan")
         for event in snapshot.new_events:
             self.note_event(event, snapshot.live)
@@ -147,15 +151,17 @@ class MonitorApp(App[None]):
     def refresh_view(self) -> None:
         if not self.query(RunHeader):
             return  # shutting down: a last snapshot arrived after the widgets went
-        snapshot, now = self.snapshot, self.clock()
-        state = snapshot.state
+        now = self.clock()
+        dead = engine_liveness(self.snapshot, now).level == "dead"
+        # With the engine gone nothing runs: no "1 running" with a ticking clock.
+        state = settled(self.snapshot.state, not dead)
+        snapshot = replace(self.snapshot, state=state)
         self.query_one(RunHeader).show(snapshot, now)
         self.query_one(StageStrip).state = state
         self.query_one(GateBox).show(state.gate)
         self.query_one(TaskCounts).state = state
         self.query_one(AgentLines).show(snapshot, now)
         self.query_one(ProblemLines).show(state)
-        dead = engine_liveness(snapshot, now).level == "dead"
         lines = [(line.text, line.style) for line in self.activity]
         self.query_one(MessageLines).show(snapshot, lines, dead)
 

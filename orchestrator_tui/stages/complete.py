@@ -141,7 +141,7 @@ def render(ctx: StageContext, validation: Validation, branch: str, landed: str) 
     lines = [
         f"# {title}",
         "",
-        f"Run `{ctx.run_id}` in `{ctx.workspace}`; {seconds(elapsed)} so far; **{verdict}**.",
+        f"Run `{ctx.run_id}` in `{ctx.workspace}`; took {seconds(elapsed)}; **{verdict}**.",
         *([f"Git: {landed}."] if landed else []),
         "",
         "## Goal",
@@ -159,7 +159,8 @@ def render(ctx: StageContext, validation: Validation, branch: str, landed: str) 
     ]
     for stage in STAGES:
         s = state.stages[stage]
-        status = "running" if stage == ctx.stage else str(s.status)
+        # This stage ends by writing the summary: it is done when the summary is read.
+        status = "done" if stage == ctx.stage else str(s.status)
         if s.attempt > 1:
             status += f" ({s.attempt} runs)"
         took = seconds(s.elapsed) if s.finished_at else "—"

@@ -34,7 +34,8 @@ def dag_summary(plan: Plan) -> tuple[list[str], dict[str, Any]]:
     """Markdown lines and evidence describing how the plan will run."""
     shape = schedule(plan.tasks)
     lines = [
-        f"**{plan.title or 'Plan'}**: {len(plan.tasks)} tasks in {len(shape.waves)} waves.",
+        f"**{md_cell(plan.title or 'Plan')}**: {plural(len(plan.tasks), 'task')} in "
+        f"{plural(len(shape.waves), 'wave')}.",
         "",
         *(f"- wave {n + 1}: {', '.join(wave)}" for n, wave in enumerate(shape.waves)),
         "",
@@ -44,7 +45,9 @@ def dag_summary(plan: Plan) -> tuple[list[str], dict[str, Any]]:
     lines += ["", "| task | title | depends | files |", "|---|---|---|---|"]
     for task in plan.tasks:
         depends = ", ".join(task.depends) or "—"
-        lines.append(f"| {task.id} | {task.title} | {depends} | {', '.join(task.files) or '—'} |")
+        # Paths as code: `__init__.py` must not turn into a bold "init".
+        files = ", ".join(f"`{f}`" for f in task.files) or "—"
+        lines.append(f"| {md_cell(task.id)} | {md_cell(task.title)} | {depends} | {files} |")
     evidence = {
         "tasks": len(plan.tasks),
         "waves": shape.waves,
@@ -52,6 +55,18 @@ def dag_summary(plan: Plan) -> tuple[list[str], dict[str, Any]]:
         "overlaps": shape.overlaps,
     }
     return lines, evidence
+
+
+def plural(count: int, noun: str) -> str:
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
+
+
+def md_cell(text: str) -> str:
+    """Plain text in a Markdown table cell: no emphasis, no column break."""
+    out = text.replace("\\", "\\\\")
+    for char in "`*_[]<>|":
+        out = out.replace(char, "\\" + char)
+    return " ".join(out.split())
 
 
 def section_of(text: str, heading: str) -> str:

@@ -120,7 +120,10 @@ class RunActions:
         self.push_screen(TaskDetailScreen(task, definition, paths, self.clock(), initial=tab))
 
     def action_cycle_log(self: OrchestratorApp, step: int) -> None:
-        self.run_screen.logs.cycle(step)
+        tasks = self.state.tasks
+        order = [*self.dag_layout.order, *tasks]
+        ran = [t for t in order if t in tasks and tasks[t].started_at]
+        self.run_screen.logs.cycle(step, ran)
 
     def action_help(self: OrchestratorApp) -> None:
         self.push_screen(HelpScreen())

@@ -62,8 +62,11 @@ def evidence_markdown(stage: StageName, evidence: Mapping[str, Any], compact: bo
         sections.append(dag_section(evidence, compact))
         shown |= {"tasks", "waves", "critical_path", "overlaps"}
     if "findings" in evidence or "by_severity" in evidence or "severity" in evidence:
-        sections.append(findings_section(evidence))
-        shown |= {"findings", "by_severity", "severity"}
+        # A stage whose details already tabulate its findings (security) gets no second
+        # table of the same counts, nor the raw counts again in the list below.
+        if not compact:
+            sections.append(findings_section(evidence))
+        shown |= {"findings", "by_severity", "severity", "counts", "total"}
     test_keys = {"passed", "failed", "skipped", "errors", "failures", "total"}
     if stage == StageName.TEST or len(test_keys & set(evidence)) >= 2:
         section = tests_section(evidence)
@@ -89,7 +92,10 @@ def dag_section(evidence: Mapping[str, Any], compact: bool = False) -> str:
     count = evidence.get("tasks", sum(len(w) for w in waves))
     if isinstance(count, list):
         count = len(count)
-    figures = f"**{count} tasks**, **{len(waves)} waves**, critical path of {len(path)}"
+    figures = (
+        f"**{plural(count, 'task')}**, **{plural(len(waves), 'wave')}**, "
+        f"critical path of {len(path)}"
+    )
     if compact:
         overlap_text = f"{len(overlaps)} overlap group(s)" if overlaps else "no file overlaps"
         return f"### Schedule\n{figures}, {overlap_text}"
@@ -111,7 +117,7 @@ def dag_section(evidence: Mapping[str, Any], compact: bool = False) -> str:
 def findings_section(evidence: Mapping[str, Any]) -> str:
     findings = evidence.get("findings")
     counts: Counter[str] = Counter()
-    by_severity = evidence.get("by_severity") or evidence.get("severity")
+    by_severity = evidence.get("by_severity") or evidence.get("severity") or evidence.get("counts")
     if isinstance(by_severity, Mapping):
         counts.update({str(k).lower(): int(v) for k, v in by_severity.items() if is_int(v)})
     listed: list[Mapping[str, Any]] = []
@@ -192,6 +198,11 @@ def keep_line_breaks(markdown: str) -> str:
             line += "  "
         out.append(line)
     return "\n".join(out)
+
+
+def plural(count: object, noun: str) -> str:
+    """`1 task`, `2 tasks`."""
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
 
 
 def is_int(value: Any) -> bool:

@@ -34,9 +34,9 @@ class RunScreen(Screen[None]):
     BINDINGS = [
         Binding("a", "app.approve", "Approve"),
         Binding("r", "app.reject", "Reject"),
-        Binding("p", "app.pause", "Pause/resume"),
-        Binding("R", "app.retry", "Retry task"),
-        Binding("s", "app.skip", "Skip task"),
+        Binding("p", "app.pause", "Pause"),
+        Binding("R", "app.retry", "Retry"),
+        Binding("s", "app.skip", "Skip"),
         Binding("d", "app.diff", "Diff"),
         Binding("enter", "app.detail", "Detail", show=False),
         Binding("left_square_bracket", "app.cycle_log(-1)", "Prev log", show=False),
@@ -56,6 +56,7 @@ class RunScreen(Screen[None]):
         self.alerts = AlertBanner(id="alerts")
         self.tasks = TaskTable(id="tasks")
         self.logs = AgentLogPanes(log_file, id="logs")
+        self.footer = Footer()
 
     def compose(self) -> ComposeResult:
         yield self.header
@@ -64,7 +65,11 @@ class RunScreen(Screen[None]):
         with Container(id="main"):
             yield self.tasks
             yield self.logs
-        yield Footer()
+        yield self.footer
+
+    def on_resize(self) -> None:
+        # Below the wide breakpoint every key must fit whole: the compact footer does.
+        self.footer.compact = self.size.width < 110
 
     def on_screen_resume(self) -> None:
         self.post_message(RunScreen.Resumed())

@@ -116,10 +116,12 @@ class AgentLogPanes(Vertical):
         self.draw_tabs()
         self.border_title = f"Agent output · {task_id}"
 
-    def cycle(self, step: int) -> None:
-        if not self.panes:
+    def cycle(self, step: int, task_ids: Iterable[str] = ()) -> None:
+        """The next (or previous) log: of `task_ids` (every task that ran, in DAG
+        order — after a resume, not only those viewed since), else of the open panes."""
+        ids = list(dict.fromkeys(task_ids)) or list(self.panes)
+        if not ids:
             return
-        ids = list(self.panes)
         index = ids.index(self.active) if self.active in ids else -1
         self.show(ids[(index + step) % len(ids)])
 

@@ -1,5 +1,10 @@
 """The pipeline board: the nine stages in order, their state, elapsed time, and a badge
-on the stage that waits for approval."""
+on the stage that waits for approval.
+
+Each stage's cell is as wide as what it shows, and the room left is shared out: so at
+119 columns every stage keeps its number, and at 80 every name is whole (the status icon
+moves down beside the time). Only below ~70 columns are names cut.
+"""
 
 from __future__ import annotations
 
@@ -15,6 +20,16 @@ from ..view import STAGE_ICONS, fmt_duration, stage_elapsed
 
 BADGE = "APPROVE?"
 FAILED_BADGE = "DECIDE"
+GAP = 1  # columns between two cells
+
+
+def share_out(needs: list[int], width: int) -> list[int] | None:
+    """Cell widths, each at least its need, filling `width`; None when they do not fit."""
+    spare = width - sum(needs) - GAP * (len(needs) - 1)
+    if spare < 0:
+        return None
+    extra, rest = divmod(spare, len(needs))
+    return [need + extra + (1 if n < rest else 0) for n, need in enumerate(needs)]
 
 
 class PipelineBoard(Widget):
@@ -36,58 +51,92 @@ class PipelineBoard(Widget):
         super().__init__(id=id)
         self.state = RunState()
         self.now = 0.0
+        self.widths: list[int] = []
 
     def show(self, state: RunState, now: float) -> None:
         self.state = state
         self.now = now
         self.refresh()
 
-    def cell_width(self) -> int:
-        return max(1, self.size.width // len(STAGES))
+    # ---- what each cell says -------------------------------------------------------------
+
+    def below(self, stage: StageName) -> str:
+        """The second row: the time (and attempt), or the badge of a waiting stage."""
+        stage_state = self.state.stages[stage]
+        status = stage_state.status
+        if status == StageStatus.AWAITING_APPROVAL:
+            failed = self.state.gate is not None and self.state.gate.failed
+            return FAILED_BADGE if failed else BADGE
+        if not stage_state.started_at:
+            return ""
+        elapsed = stage_elapsed(
+            self.state, status, stage_state.started_at, stage_state.finished_at, self.now
+        )
+        text = fmt_duration(elapsed)
+        if stage_state.attempt > 1:
+            text += f" #{stage_state.attempt}"
+        if stage_state.passthrough:
+            text += " pass"
+        return text
+
+    def plan(self, width: int, rows: int) -> tuple[list[str], list[str], list[int]]:
+        """The labels, the second rows and the cell widths for this size: the longest form
+        that fits (icon, number and name; icon and name; name over icon and time)."""
+        icons = [STAGE_ICONS[self.state.stages[s].status] for s in STAGES]
+        belows = [self.below(s) for s in STAGES]
+        forms = [
+            ([f"{i} {s.number} {s.title}" for i, s in zip(icons, STAGES, strict=True)], belows),
+            ([f"{i} {s.title}" for i, s in zip(icons, STAGES, strict=True)], belows),
+        ]
+        if rows > 1:
+            moved = [f"{i} {b}".rstrip() for i, b in zip(icons, belows, strict=True)]
+            forms.append(([s.title for s in STAGES], moved))
+        else:
+            forms.append(([f"{i}{s.title}" for i, s in zip(icons, STAGES, strict=True)], belows))
+        for labels, seconds in forms:
+            names = [len(label) for label in labels]
+            # The second row whole if it fits, else it may shrink (a badge to ◆◆); the
+            # name never does.
+            for most in (99, 6) if rows > 1 else (0,):
+                needs = [max(n, min(len(b), most)) for n, b in zip(names, seconds, strict=True)]
+                widths = share_out(needs, width)
+                if widths is not None:
+                    return labels, seconds, widths
+        labels, seconds = forms[-1]
+        cell = max(1, (width - GAP * (len(STAGES) - 1)) // len(STAGES))
+        return labels, seconds, [cell] * len(STAGES)
+
+    # ---- drawing -------------------------------------------------------------------------
 
     def render(self) -> Text:
-        width = self.cell_width()
+        rows = 1 if self.size.height <= 1 else 2
+        labels, belows, widths = self.plan(self.size.width, rows)
+        self.widths = widths
         top, bottom = Text(no_wrap=True, overflow="crop"), Text(no_wrap=True, overflow="crop")
-        for stage in STAGES:
-            name_cell, time_cell = self.cells(stage, width)
+        for n, stage in enumerate(STAGES):
+            if n:
+                top.append(" " * GAP)
+                bottom.append(" " * GAP)
+            name_cell, time_cell = self.cells(stage, labels[n], belows[n], widths[n])
             top.append_text(name_cell)
             bottom.append_text(time_cell)
-        if self.size.height <= 1:
+        if rows == 1:
             return top
         return Text("\n").join([top, bottom])
 
-    def cells(self, stage: StageName, width: int) -> tuple[Text, Text]:
-        stage_state = self.state.stages[stage]
-        status = stage_state.status
-        waiting = status == StageStatus.AWAITING_APPROVAL
+    def cells(self, stage: StageName, label: str, below: str, width: int) -> tuple[Text, Text]:
+        status = self.state.stages[stage].status
         style = self.style_of(status.value)
-        icon = STAGE_ICONS[status]
-        label = f"{icon} {stage.number} {stage.title}"
-        if len(label) >= width:  # the number goes before the name is cut
-            label = f"{icon} {stage.title}" if width >= 6 else f"{icon}{stage.number}"
-        if waiting:
-            failed = self.state.gate is not None and self.state.gate.failed
-            below = FAILED_BADGE if failed else BADGE
-            if width < len(below) + 2:
-                below = "◆" * min(width - 1, 2) or "◆"
+        if status == StageStatus.AWAITING_APPROVAL:
+            if len(below) > width:
+                below = "◆" * min(width, 2)
             below_style = self.style_of("badge")
         else:
-            elapsed = stage_elapsed(
-                self.state, status, stage_state.started_at, stage_state.finished_at, self.now
-            )
-            below = fmt_duration(elapsed) if stage_state.started_at else ""
-            if stage_state.attempt > 1 and width >= 12:
-                below += f" #{stage_state.attempt}"
-            if stage_state.passthrough and width >= 14:
-                below += " pass"
             below_style = style + self.style_of("dim")
         name_cell = Text(label, style=style)
-        name_cell.truncate(width - 1, overflow="ellipsis", pad=True)
-        name_cell.append(" ")
-        prefix = "  " if width >= 12 else ""
-        time_cell = Text(prefix + below if below else "", style=below_style)
-        time_cell.truncate(width - 1, overflow="ellipsis", pad=True)
-        time_cell.append(" ")
+        name_cell.truncate(width, overflow="ellipsis", pad=True)
+        time_cell = Text(below, style=below_style)
+        time_cell.truncate(width, overflow="ellipsis", pad=True)
         return name_cell, time_cell
 
     def style_of(self, name: str) -> Style:
@@ -95,7 +144,15 @@ class PipelineBoard(Widget):
             f"pipeline-board--{name}", partial=True, default=Style()
         )
 
+    def stage_at(self, x: int) -> StageName | None:
+        left = 0
+        for stage, width in zip(STAGES, self.widths or [1] * len(STAGES), strict=False):
+            if left <= x < left + width + GAP:
+                return stage
+            left += width + GAP
+        return None
+
     def on_click(self, event: events.Click) -> None:
-        index = event.x // self.cell_width()
-        if 0 <= index < len(STAGES):
-            self.post_message(PipelineBoard.StageSelected(STAGES[index]))
+        stage = self.stage_at(event.x)
+        if stage is not None:
+            self.post_message(PipelineBoard.StageSelected(stage))
