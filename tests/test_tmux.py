@@ -139,8 +139,9 @@ def test_inside_tmux_the_monitor_opens_in_a_side_pane(tmux: TmuxServer, tmp_path
         right["id"],
         f"orch · run {RUN_ID}",
         "✓ ✓ ✓ ● · · · · · 4/9 implement",
-        "tasks 7: 2 running · 1 done · 1 pending",
-        "engine not running — heartbeat",  # the recorded lock is old
+        # The recorded lock is old: its engine is gone, and so nothing is running.
+        "tasks 7: 1 done · 3 pending · 1 failed",
+        "engine not running — heartbeat",
         "✗ T4: tests failed: 3 of 12 in",
     )
     shows(tmux, left["id"], f"monitor opened in tmux pane {right['id']}, 40 columns wide")
