@@ -12,7 +12,7 @@ from pathlib import Path
 
 from agent_support import RecordingEvents
 
-from orchestrator_tui.agents import procgroup, supervisor
+from orchestrator_tui.agents import procgroup, runner, supervisor
 from orchestrator_tui.agents.runner import ProcessSpec, plain_lines, start_process
 
 
@@ -30,7 +30,7 @@ def spec(tmp_path: Path, name: str, code: str, **fields: object) -> ProcessSpec:
 
 
 def agent_threads() -> list[str]:
-    names = ("agent-supervisor", "agent-stdout", "agent-stderr")
+    names = ("agent-supervisor", "agent-stdout", "agent-stderr", "agent-spawn")
     return [t.name for t in threading.enumerate() if t.name in names]
 
 
@@ -50,7 +50,15 @@ def test_many_agents_share_one_thread_and_every_line_arrives(tmp_path: Path) -> 
         s = spec(tmp_path, f"A{n}", code)
         s = ProcessSpec(**{**s.__dict__, "argv": [*s.argv, f"A{n}"]})
         watches.append(start_process(s, plain_lines, events, threading.Event()))
-    assert agent_threads() == ["agent-supervisor"]  # not three threads an agent
+    deadline = time.monotonic() + 30
+    while not all(r.line_count for r in recorders) and time.monotonic() < deadline:
+        time.sleep(0.005)
+    # while they all run: one supervisor, not three threads an agent (the spawner's few
+    # threads start processes and leave when idle)
+    names = agent_threads()
+    assert names.count("agent-supervisor") == 1
+    assert "agent-stdout" not in names and "agent-stderr" not in names
+    assert names.count("agent-spawn") <= runner.Spawner.WORKERS
     outcomes = [w.wait(timeout=60) for w in watches]
     assert all(o is not None and o.ok for o in outcomes), outcomes
     for n, events in enumerate(recorders):
@@ -160,6 +168,31 @@ def test_a_failing_exit_handler_or_parser_ends_only_its_agent(tmp_path: Path) ->
     assert outcome is not None and outcome.ok
     assert events.lines == ["line", "[orchestrator] could not parse that line: bad parser"]
     assert supervisor.shared().thread.is_alive()
+
+
+def test_send_before_the_process_exists_waits_for_it(tmp_path: Path) -> None:
+    code = "import sys; print(sys.stdin.read().strip())"
+    events = RecordingEvents()
+    watch = start_process(
+        spec(tmp_path, "S", code, stdin_pipe=True), plain_lines, events, threading.Event()
+    )
+    assert watch.send(b"early\n")  # at once: the spawner may not have started it yet
+    watch.close_stdin()
+    outcome = watch.wait(timeout=30)
+    assert outcome is not None and outcome.ok
+    assert events.lines == ["early"]
+
+
+def test_idle_spawner_threads_leave(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setattr(runner.Spawner, "IDLE", 0.1)
+    spawner = runner.Spawner()
+    ran = threading.Event()
+    spawner.submit(ran.set)
+    assert ran.wait(timeout=10)
+    deadline = time.monotonic() + 10
+    while spawner.workers and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert spawner.workers == 0
 
 
 def test_on_exit_gets_the_outcome_without_a_waiting_thread(tmp_path: Path) -> None:

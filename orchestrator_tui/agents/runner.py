@@ -31,8 +31,11 @@ The handle `start_process` returns (a `Watch`):
 - `stop()` stops the agent as a cancel would; `wait(timeout)` → the outcome or None;
   `outcome` is set once it ended.
 Threads: `on_line`, `events.*` and `on_exit(outcome)` run on the supervisor thread (they
-must not block: put inputs for the engine, or `send`); only an agent that never started
-gets its `on_exit` on the caller's thread, before start_process returns.
+must not block: put inputs for the engine, or `send`). The process itself is started by a
+spawner thread (at most Spawner.WORKERS, gone when idle), so the caller never waits for a
+fork+exec; an agent that cannot start gets its `on_exit` there, or — for a missing
+executable or directory — on the caller's thread, before start_process returns. `send`
+works from the moment start_process returns (bytes wait until the process exists).
 `run_process(...)` is start_process + wait, for callers that want to block.
 
 The outcome says why it ended: ok, exit N, timeout, cancelled, killed by signal N, or why it
@@ -41,9 +44,14 @@ never started. Retries are the engine's business (engine/implement.py), not the 
 
 from __future__ import annotations
 
+import contextlib
+import queue
 import subprocess
+import sys
 import threading
 import time
+import traceback
+from collections.abc import Callable
 from typing import IO
 
 from ..core.protocols import AgentEvents
@@ -58,6 +66,7 @@ from .spec import (
     Stream,
     cannot_start,
     clip_display,
+    close_quietly,
     describe_argv,
     find_executable,
     header,
@@ -100,17 +109,77 @@ def start_process(
     if problem:
         write_marker(spec, None, header(spec, f"not started: {problem}"))
         return Watch.not_started(spec, events, problem, on_exit, announce=True)
-    spec.log_path.parent.mkdir(parents=True, exist_ok=True)
-    log = spec.log_path.open("ab")
-    write_marker(spec, log, header(spec, f"$ {describe_argv(spec.argv)}  (in {spec.cwd})"))
-    process, problem = popen(spec, events)
-    if process is None:
-        write_marker(spec, log, f"=== {problem} after 0.0 s")
-        log.close()
-        return Watch.not_started(spec, events, problem, on_exit, announce=True)
-    watch = Watch(spec, on_line, events, cancel, on_exit, process, log, started)
-    supervisor.shared().add(watch)
+    watch = Watch(spec, on_line, events, cancel, on_exit, started)
+    spawner.submit(lambda: spawn(watch))
     return watch
+
+
+def spawn(watch: Watch) -> None:
+    """Start the watch's process (on a spawner thread) and hand it to the supervisor."""
+    spec, log = watch.spec, None
+    try:
+        spec.log_path.parent.mkdir(parents=True, exist_ok=True)
+        log = spec.log_path.open("ab")
+        write_marker(spec, log, header(spec, f"$ {describe_argv(spec.argv)}  (in {spec.cwd})"))
+        process, problem = popen(spec, watch.events)
+    except Exception as exc:  # e.g. the log's disk is full: the attempt fails, said why
+        process, problem = None, f"could not start {spec.argv[0]}: {type(exc).__name__}: {exc}"
+    if process is None:
+        if log is not None:
+            with contextlib.suppress(OSError):
+                write_marker(spec, log, f"=== {problem} after 0.0 s")
+            close_quietly(log)
+        watch.never_started(problem)
+        return
+    assert log is not None
+    watch.attach(process, log)
+    supervisor.shared().add(watch)
+
+
+class Spawner:
+    """Starts agents' processes off the caller's thread (the engine's). fork+exec returns
+    only once the child has exec'd, which on a busy machine takes milliseconds; a few
+    threads overlap those waits. They exit after IDLE seconds without work, so a run whose
+    agents are all started (a flood) has none."""
+
+    WORKERS = 4
+    IDLE = 2.0
+
+    def __init__(self) -> None:
+        self.jobs: queue.SimpleQueue[Callable[[], None]] = queue.SimpleQueue()
+        self.lock = threading.Lock()
+        self.workers = 0
+        self.idle = 0
+
+    def submit(self, job: Callable[[], None]) -> None:
+        with self.lock:
+            self.jobs.put(job)
+            if self.idle == 0 and self.workers < self.WORKERS:
+                self.workers += 1
+                threading.Thread(target=self.work, name="agent-spawn", daemon=True).start()
+
+    def work(self) -> None:
+        while True:
+            with self.lock:
+                self.idle += 1
+            try:
+                job = self.jobs.get(timeout=self.IDLE)
+            except queue.Empty:
+                with self.lock:
+                    self.idle -= 1
+                    if self.jobs.empty():
+                        self.workers -= 1
+                        return
+                continue
+            with self.lock:
+                self.idle -= 1
+            try:
+                job()
+            except Exception:  # spawn() says why a start failed; nothing else may stop us
+                traceback.print_exc(file=sys.stderr)
+
+
+spawner = Spawner()
 
 
 def popen(spec: ProcessSpec, events: AgentEvents) -> tuple[subprocess.Popen[bytes] | None, str]:

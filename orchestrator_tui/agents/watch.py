@@ -54,8 +54,6 @@ class Watch:
         events: AgentEvents,
         cancel: threading.Event,
         on_exit: ExitHandler | None,
-        process: subprocess.Popen[bytes] | None,
-        log: IO[bytes] | None,
         started: float,
     ) -> None:
         self.spec = spec
@@ -63,8 +61,8 @@ class Watch:
         self.events = events
         self.cancel = cancel
         self.on_exit = on_exit
-        self.process = process  # type: ignore[assignment]
-        self.log = log
+        self.process: subprocess.Popen[bytes] = None  # type: ignore[assignment]  # see attach
+        self.log: IO[bytes] | None = None
         self.started = started
         self.done = threading.Event()
         self.outcome: ProcessOutcome | None = None
@@ -85,15 +83,18 @@ class Watch:
         self.outbox = bytearray()
         self.stdin_closing = False
         self.stdin_fd: int | None = None
-        if process is None:
-            return
+        self.stdin_open = spec.stdin_pipe  # send() queues even before the process exists
+
+    def attach(self, process: subprocess.Popen[bytes], log: IO[bytes]) -> None:
+        """The process was started (runner.spawn); before the supervisor takes it."""
+        self.process, self.log = process, log
         self.group = ProcessGroup(process)
         for stream, pipe in (("stdout", process.stdout), ("stderr", process.stderr)):
             assert pipe is not None
             self.pipes[pipe.fileno()] = pipe
             self.read_fds[pipe.fileno()] = stream  # type: ignore[assignment]
             self.readers[stream] = LineReader(  # type: ignore[index]
-                spec.redact, self.write_log, lambda text, s=stream: self.line(text, s)
+                self.spec.redact, self.write_log, lambda text, s=stream: self.line(text, s)
             )
         if process.stdin is not None:
             self.stdin_fd = process.stdin.fileno()
@@ -108,18 +109,21 @@ class Watch:
         on_exit: ExitHandler | None,
         announce: bool,
     ) -> Watch:
-        watch = cls(spec, lambda t, s: [], events, threading.Event(), on_exit, None, None, 0.0)
-        if announce:
-            events.output([f"[orchestrator] {reason}"])
-        watch.end(ProcessOutcome(reason=reason, exit_code=None, started=False))
+        watch = cls(spec, lambda t, s: [], events, threading.Event(), on_exit, 0.0)
+        watch.never_started(reason, announce)
         return watch
+
+    def never_started(self, reason: str, announce: bool = True) -> None:
+        if announce:
+            self.events.output([f"[orchestrator] {reason}"])
+        self.end(ProcessOutcome(reason=reason, exit_code=None, started=False))
 
     # ---- any thread -----------------------------------------------------------------
 
     def send(self, data: bytes) -> bool:
         """Queue `data` for the agent's stdin; False when stdin is not (or no longer) open."""
         with self.stdin_lock:
-            if self.stdin_fd is None or self.stdin_closing or self.phase == "done":
+            if not self.stdin_open or self.stdin_closing or self.phase == "done":
                 return False
             self.outbox += data
         self.nudge()
@@ -214,6 +218,7 @@ class Watch:
             return
         with self.stdin_lock:
             self.stdin_fd = None
+            self.stdin_open = False
             self.stdin_closing = True
             self.outbox.clear()
         if self.supervisor is not None:
