@@ -79,7 +79,17 @@ def find_executable(name: str, env: Mapping[str, str], cwd: Path) -> str | None:
     if os.sep in name:
         path = Path(name) if Path(name).is_absolute() else cwd / name
         return str(path) if path.is_file() and os.access(path, os.X_OK) else None
-    return shutil.which(name, path=env.get("PATH", os.defpath))
+    search = env.get("PATH", os.defpath)
+    found = FOUND.get((name, search))
+    if found is not None and os.access(found, os.X_OK):
+        return found  # one access() instead of a walk over PATH for every agent
+    found = shutil.which(name, path=search)
+    if found is not None:
+        FOUND[(name, search)] = found
+    return found
+
+
+FOUND: dict[tuple[str, str], str] = {}  # (name, PATH) -> where it was found
 
 
 def describe_argv(argv: Sequence[str], limit: int = 300) -> str:

@@ -230,7 +230,8 @@ def check_budget(
 ) -> BudgetCheck:
     """`running` maps each running task to whether its budget was already hit."""
     events: list[ev.EventBase] = []
-    tokens = state.input_tokens + state.output_tokens
+    # The run's totals are sums over every task: only add them up when a limit is set.
+    tokens = state.input_tokens + state.output_tokens if budget.usd or budget.tokens else 0
     stop_run = not budget_stopped and bool(
         (budget.usd and state.cost_usd >= budget.usd) or (budget.tokens and tokens >= budget.tokens)
     )
@@ -243,7 +244,7 @@ def check_budget(
             )
         )
     stop_tasks: list[str] = []
-    for task_id, already_hit in running.items():
+    for task_id, already_hit in running.items() if budget.task_usd or budget.task_tokens else ():
         task = state.tasks[task_id]
         if not already_hit and (
             (budget.task_usd and task.cost_usd >= budget.task_usd)

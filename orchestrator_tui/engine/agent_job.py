@@ -15,6 +15,8 @@ from ..core.protocols import AgentJob, AgentResult
 from .context import EngineCore
 from .inputs import AgentUsage, NoticeInput
 
+MADE: set[Path] = set()  # the run's prompt and log folders, made once
+
 
 class TaskReporter:
     """AgentEvents for one task, called from the agent's thread: usage and notices become
@@ -104,9 +106,15 @@ def start_agent_job(
         return
     prompt_file = engine.files.prompt(task.id)
     log_path = engine.files.log(task.id)
-    prompt_file.parent.mkdir(parents=True, exist_ok=True)
-    log_path.parent.mkdir(parents=True, exist_ok=True)
-    prompt_file.write_text(prompt, encoding="utf-8")
+    for folder in {prompt_file.parent, log_path.parent} - MADE:
+        folder.mkdir(parents=True, exist_ok=True)
+        MADE.add(folder)
+    try:
+        prompt_file.write_text(prompt, encoding="utf-8")
+    except FileNotFoundError:  # the folder went away since: make it again
+        prompt_file.parent.mkdir(parents=True, exist_ok=True)
+        log_path.parent.mkdir(parents=True, exist_ok=True)
+        prompt_file.write_text(prompt, encoding="utf-8")
 
     job = AgentJob(
         run_id=engine.files.run_id,
