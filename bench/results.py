@@ -32,6 +32,12 @@ FIGURES = [
      r"key-to-screen during flood\s+(median \d+ ms, p95 \d+ ms)"),
     ("ui_flood", "peak RSS", "≤ 300 MB", r"peak RSS\s+(\d+ MB)"),
     ("ui_flood", "every line in the log files", "yes", r"every line in the log files\s+(.+)$"),
+    ("ray_dispatch", "Ray, 2 nodes: added per task by wall time (100 no-ops)", "≤ 250 ms",
+     r"^added per task by wall time: (-?\d+ ms)"),
+    ("ray_dispatch", "Ray, 2 nodes: added per task, median duration", "≤ 250 ms",
+     r"^added per task: (-?\d+ ms) \(median duration\)"),
+    ("ray_dispatch", "Ray: output line latency, remote agent → driver", "≤ 100 ms median",
+     r"^remote line latency: (median \d+ ms, p99 \d+ ms)"),
 ]  # fmt: skip
 
 

@@ -9,9 +9,9 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from .agents import make_backend
-from .core.config import Config
+from .core.config import AgentProfile, Config
 from .core.events import EventSink
-from .core.protocols import SharedWorkspace, TaskIsolation
+from .core.protocols import AgentBackend, BackendFactory, SharedWorkspace, TaskIsolation
 from .engine.pipeline import Engine, EngineOptions
 from .stages import builtin_runners
 
@@ -30,12 +30,25 @@ def make_isolation(workspace: Path, run_id: str, config: Config) -> TaskIsolatio
     return GitWorktrees(workspace, run_id, tuple(config.run.copy_into_worktrees))
 
 
+def make_backends(workspace: Path, config: Config) -> BackendFactory:
+    """This build's backends; with run.executor = "ray", implement tasks go to the cluster
+    (agents/ray_backend.py; only then is anything of Ray imported)."""
+
+    def local(name: str, profile: AgentProfile) -> AgentBackend:
+        return make_backend(workspace, name, profile)
+
+    if config.run.executor != "ray":
+        return local
+    from .agents.ray_backend import RayBackends
+
+    return RayBackends(workspace, config, local)
+
+
 def build_engine(options: EngineOptions, sinks: Sequence[EventSink] = ()) -> Engine:
-    workspace = options.workspace
     return Engine(
         options,
         runners=builtin_runners(options.config),
-        backends=lambda name, profile: make_backend(workspace, name, profile),
+        backends=make_backends(options.workspace, options.config),
         isolation=make_isolation,
         sinks=sinks,
     )

@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 
 python3 -m venv .venv
 .venv/bin/python -m pip install --quiet --upgrade pip
-.venv/bin/python -m pip install --quiet -e '.[test]'
+.venv/bin/python -m pip install --quiet -e '.[test,ray]'  # ray: the scale-out tests
 
 # The real Claude Code CLI, driven offline against a loopback stand-in of the API.
 if [ ! -x .tools/node_modules/.bin/claude ]; then

@@ -52,6 +52,11 @@ class RunSettings(Section):
     redact: bool = Field(
         True, description="mask strings that look like API keys in logs and reports"
     )
+    executor: Literal["local", "ray"] = Field(
+        "local",
+        description='where implement tasks run: "local" (this machine) or "ray" (a Ray '
+        "cluster; see [ray] and the README's Scale-out with Ray)",
+    )
 
 
 class GateSettings(Section):
@@ -142,6 +147,21 @@ class NotifySettings(Section):
     bell: bool = Field(True, description="ring the terminal bell too")
 
 
+class RaySettings(Section):
+    address: str = Field(
+        "auto", description='the cluster: "auto" (ray start on this machine), host:6379, ray://…'
+    )
+    resources: dict[str, float] = Field(
+        {"agent": 1.0}, description="Ray resources one task attempt needs on its node"
+    )
+    num_cpus: float = Field(0.0, ge=0, description="CPUs one task attempt reserves")
+    env: list[str] = Field(
+        [],
+        description="names of environment variables that travel to the workers (never "
+        "credentials: names with KEY, TOKEN, SECRET or PASSWORD are refused)",
+    )
+
+
 class Config(Section):
     run: RunSettings = RunSettings()
     gates: GateSettings = GateSettings()
@@ -149,6 +169,7 @@ class Config(Section):
     stages: dict[StageName, StageSettings] = {}
     budget: BudgetSettings = BudgetSettings()
     notify: NotifySettings = NotifySettings()
+    ray: RaySettings = RaySettings()
 
     def stage(self, stage: StageName) -> StageSettings:
         return self.stages.get(stage, StageSettings())
@@ -238,5 +259,7 @@ def config_template(default_agent: str = "claude") -> str:
         *section_lines("stages.test", StageSettings()),
         *section_lines("budget", BudgetSettings()),
         *section_lines("notify", NotifySettings()),
+        "# Scale-out (run.executor = \"ray\"): pip install 'orchestrator-tui[ray]'",
+        *section_lines("ray", RaySettings()),
     ]
     return "\n".join(lines)

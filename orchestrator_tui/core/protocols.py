@@ -58,6 +58,9 @@ class AgentResult:
     session_id: str = ""
     final_text: str = ""
     files: tuple[str, ...] = ()
+    # the attempt was lost with its machine (a Ray node or worker died), not by the agent's
+    # fault: the implementer runs it again without counting it against the task's retries
+    requeue: bool = False
 
 
 class AgentBackend(Protocol):

@@ -48,6 +48,7 @@ class Implementer:
         )
         self.running: dict[str, Running] = {}
         self.not_before: dict[str, float] = {}  # tasks waiting out their backoff
+        self.lost: dict[str, int] = {}  # attempts lost with their machine: not counted
         self.budget_stopped = False
         self.stopped = False
 
@@ -181,11 +182,13 @@ class Implementer:
                 attempt = replace(attempt, merge=self.isolation.finish(self.plan.task(item.task)))
             except Exception as exc:
                 attempt = replace(attempt, merge_error=str(exc))
+        if result.requeue:  # lost with its machine (a Ray node), not the agent's fault
+            self.lost[item.task] = self.lost.get(item.task, 0) + 1
         outcome = decisions.after_attempt(
             engine.state,
             attempt,
             self.scheduler.downstream(item.task),
-            self.retries_of(item.task),
+            self.retries_of(item.task) + self.lost.get(item.task, 0),
             engine.config.run.retry_backoff,
             self.budget_stopped,
         )
