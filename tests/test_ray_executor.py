@@ -193,6 +193,33 @@ def test_ray_init_is_quiet_and_takes_no_signal(tmp_path: Path, cluster) -> None:
     assert done.stdout == "" and done.stderr == ""
 
 
+def test_ray_connects_while_textual_holds_stdout_and_stderr(tmp_path: Path, cluster) -> None:
+    """In the app, sys.stdout and sys.stderr are Textual's capture objects, whose fileno()
+    is -1: ray.init (faulthandler.enable) failed there with "file.fileno() is not a valid
+    file descriptor" and every task with it."""
+    code = (
+        "import sys, threading\n"
+        "class Capture:\n"
+        "    def write(self, text): return len(text)\n"
+        "    def flush(self): pass\n"
+        "    def fileno(self): return -1\n"
+        "    def isatty(self): return False\n"
+        "sys.stdout = sys.stderr = Capture()\n"
+        "from orchestrator_tui.core.config import RaySettings\n"
+        "from orchestrator_tui.infra.ray_cluster import RayCluster\n"
+        f"c = RayCluster(RaySettings(address={cluster.address!r}))\n"
+        "problems = []\n"
+        "def go():\n"
+        "    try:\n        c.connect()\n    except Exception as exc:\n"
+        "        problems.append(str(exc))\n"
+        "t = threading.Thread(target=go); t.start(); t.join()\n"
+        "sys.__stdout__.write(repr(problems))\n"
+        "c.ray is not None and c.ray.shutdown()\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=90)
+    assert done.stdout == "[]", done.stdout + done.stderr
+
+
 def test_a_driver_killed_mid_run_resumes_and_merges_each_task_once(tmp_path: Path, cluster) -> None:
     """kill -9 of the orchestrator while a remote agent runs: Ray ends the dead driver's
     task, the lifeline kills the agent, and `run` again finishes without merging twice."""

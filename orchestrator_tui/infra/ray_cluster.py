@@ -23,7 +23,12 @@ from typing import Any
 
 from ..core.config import RaySettings
 from .git import git
-from .ray_quiet import quiet_error_printer, quiet_loggers, stderr_filtered
+from .ray_quiet import (
+    fault_handler_on_real_stderr,
+    quiet_error_printer,
+    quiet_loggers,
+    stderr_filtered,
+)
 from .workspace import is_ancestor, rev
 
 KEPT_BUNDLES = 8
@@ -57,6 +62,7 @@ class RayCluster:
                     "pip install 'orchestrator-tui[ray]'"
                 ) from None
             quiet_loggers()
+            fault_handler_on_real_stderr()
             if not ray.is_initialized():
                 address = self.settings.address or "auto"
                 try:

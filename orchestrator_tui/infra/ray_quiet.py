@@ -3,6 +3,8 @@ there and to stdout while it connects and runs.
 
 - Ray's Python loggers are set to critical only; the driver's thread that prints cluster
   error messages (a worker died, objects lost…) sends them to a logger instead of stdout.
+- faulthandler is enabled on the real stderr before ray.init would try the app's capture
+  object (which has no file descriptor) and fail;
 - Ray's C++ core logs fatal messages only (RAY_BACKEND_LOG_LEVEL, unless the user set it);
   it says so on stderr once while it starts, so `ray.init` runs with fd 2 passed through a
   filter that drops lines of Ray's C++ log format and lets everything else (the app's own
@@ -12,9 +14,12 @@ there and to stdout while it connects and runs.
 from __future__ import annotations
 
 import contextlib
+import faulthandler
+import io
 import logging
 import os
 import re
+import sys
 import threading
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -41,6 +46,17 @@ def quiet_error_printer(ray: Any) -> None:
             logger.info("ray: %s", line)
 
     worker_module.print_to_stdstream = to_log
+
+
+def fault_handler_on_real_stderr() -> None:
+    """ray.init enables faulthandler on sys.stderr, which in the app is Textual's capture
+    object (fileno -1: "file.fileno() is not a valid file descriptor", and no Ray at all).
+    Enabled first on the real stderr, Ray leaves it alone."""
+    stream = sys.__stderr__
+    if faulthandler.is_enabled() or stream is None:
+        return
+    with contextlib.suppress(ValueError, OSError, io.UnsupportedOperation):
+        faulthandler.enable(file=stream, all_threads=False)
 
 
 def filtered(chunk: bytes) -> bytes:
