@@ -43,7 +43,7 @@ def test_findings_of_both_scanners_go_to_sarif_and_block_auto_approve(tmp_path: 
     assert ("detect-secrets", "AWS Access Key", "high", "deploy/settings.ini") in found
     assert not any(f[1] == "B101" for f in found)  # asserts in tests are the point
     assert result.evidence["counts"]["high"] == 2
-    assert result.blockers == ("2 high-severity findings",)
+    assert result.blockers == ("2 new high-severity findings",)
     assert "AKIAIOSFODNN7EXAMPLE" not in json.dumps(result.evidence)
     assert "| high | bandit | B602 | `app/jobs.py:7` |" in result.details
     sarif = json.loads((ctx.run_dir / "security.sarif").read_text())

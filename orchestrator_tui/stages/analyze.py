@@ -18,8 +18,9 @@ from typing import Any
 from ..core.protocols import StageContext, StageResult
 from ..infra.fsutil import atomic_write
 from .changes import git, is_git_repo
-from .detect import detect_test_command
+from .detect import detect_test_command, project_python
 from .imports import ImportGraph, build_import_graph
+from .pyenv import describe
 from .stage_agent import agent_failure, run_stage_agent, stage_agent_profile, stage_prompt
 
 MAX_READ_BYTES = 2_000_000
@@ -275,6 +276,8 @@ class AnalyzeRunner:
         project = build_map(ctx.workspace)
         report = ctx.run_dir / "analysis.md"
         text = render(project, ctx.run_id)
+        env_lines, python_env = describe(ctx.workspace, project_python(ctx.workspace))
+        text = text.rstrip("\n") + "\n" + "\n".join(env_lines) + "\n" if env_lines else text
         summary = short_summary(project)
         ok, problem = True, ""
         profile = stage_agent_profile(ctx)
@@ -289,6 +292,8 @@ class AnalyzeRunner:
                 ok, problem = False, agent_failure(profile, result)
         atomic_write(report, text)
         evidence = evidence_of(project, report)
+        if python_env:
+            evidence["python_env"] = python_env
         if problem:
             return StageResult(
                 ok=False,

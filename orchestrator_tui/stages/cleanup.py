@@ -11,7 +11,6 @@ is configured.
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -19,7 +18,10 @@ from typing import Any
 from ..core.protocols import StageContext, StageResult
 from ..infra.workspace import GitError
 from ..infra.workspace import git as workspace_git
-from .changes import ChangeSet, find_changes
+from .baseline import line_map
+from .changes import ChangeSet
+from .ranged import RangedOutcome, check_and_fix, format_ranges
+from .snapshot import Judged, judged_changes
 from .stage_agent import agent_failure, run_stage_agent, stage_agent_profile, stage_prompt
 from .tools import ToolRun, run_tool, tool_argv
 
@@ -49,28 +51,6 @@ def changed_between(before: dict[str, str], after: dict[str, str]) -> list[str]:
     return sorted(name for name in after if before.get(name) != after[name])
 
 
-def remaining_issues(run: ToolRun, root: Path) -> list[str]:
-    """`ruff check --output-format json` → 'file:line CODE message' for what is left."""
-    try:
-        items: Any = json.loads(run.output or "[]")
-    except json.JSONDecodeError:
-        return []
-    issues = []
-    for item in items if isinstance(items, list) else []:
-        if not isinstance(item, dict):
-            continue
-        name = relative_name(str(item.get("filename", "")), root)
-        row = (item.get("location") or {}).get("row", 0)
-        issues.append(f"{name}:{row} {item.get('code', '?')} {item.get('message', '')}")
-    return issues
-
-
-def relative_name(name: str, root: Path) -> str:
-    path = Path(name).resolve()
-    base = root.resolve()
-    return path.relative_to(base).as_posix() if path.is_relative_to(base) else name
-
-
 class CleanupRunner:
     """The built-in cleanup stage. `tools` overrides the discovered ruff/vulture (tests)."""
 
@@ -78,9 +58,12 @@ class CleanupRunner:
         if tools is None:
             tools = {"ruff": tool_argv("ruff", "ruff"), "vulture": tool_argv("vulture", "vulture")}
         self.tools = tools
+        self.judged = Judged()
+        self.left_alone = 0
 
     def run(self, ctx: StageContext) -> StageResult:
-        changes = find_changes(ctx)
+        changes, judged = judged_changes(ctx)
+        self.judged = judged
         configured = ctx.config.stage(ctx.stage).command
         if not changes.files:
             return StageResult(
@@ -125,28 +108,29 @@ class CleanupRunner:
     def run_ruff(
         self, ctx: StageContext, changes: ChangeSet, ruff: list[str], python: list[str]
     ) -> tuple[list[str], list[str], list[str], str]:
+        """ruff format and ruff check's fixes on the lines the run changed only (ranged.py)."""
         root = changes.root
         timeout = ctx.config.stage(ctx.stage).timeout
+
+        def run(name: str, argv: list[str]) -> ToolRun:
+            return run_tool(name, argv, root, timeout, ctx.cancel)
+
         start = fingerprints(root, python)
-        formatted = run_tool("ruff format", [*ruff, "format", *python], root, timeout, ctx.cancel)
+        outcome = RangedOutcome()
+        outcome.problem = format_ranges(ruff, python, line_map(changes, python), run)
         after_format = fingerprints(root, python)
-        check_argv = [*ruff, "check", "--fix", "--output-format", "json", *python]
-        fixed = run_tool("ruff check --fix", check_argv, root, timeout, ctx.cancel)
+        if not outcome.problem:
+            check_and_fix(ruff, root, python, lambda: line_map(changes, python), run, outcome)
         after_fix = fingerprints(root, python)
         steps = [
-            f"ruff format: {formatted.problem or 'ok'} — "
-            f"{len(changed_between(start, after_format))} files reformatted",
-            "ruff check --fix: "
-            + (
-                fixed.problem
-                if fixed.exit_code not in (0, 1) or not fixed.finished
-                else f"{len(changed_between(after_format, after_fix))} files fixed"
-            ),
+            f"ruff format (the run's lines only): {len(changed_between(start, after_format))} "
+            "files reformatted",
+            f"ruff check fixes on the run's lines: {outcome.fixes} applied in "
+            f"{len(changed_between(after_format, after_fix))} files; {outcome.left_outside} "
+            "on lines the run did not change left alone",
         ]
-        problem = formatted.problem if not formatted.ok else ""
-        if not fixed.finished or fixed.exit_code not in (0, 1):
-            problem = problem or fixed.problem
-        return changed_between(start, after_fix), steps, remaining_issues(fixed, root), problem
+        self.left_alone = outcome.left_outside
+        return changed_between(start, after_fix), steps, outcome.remaining, outcome.problem
 
     def finish(
         self,
@@ -180,6 +164,8 @@ class CleanupRunner:
             "remaining": len(remaining),
             "dead_code": dead[:MAX_LISTED],
             "steps": steps,
+            "left_alone": self.left_alone,
+            **self.judged.evidence(),
         }
         ok = not problem
         summary = f"{len(changed)} of {len(changes.files)} changed files tidied" + (

@@ -32,6 +32,7 @@ class Finding:
     line: int
     message: str
     confidence: str = ""
+    baseline: str = ""  # SARIF baselineState: "new" (the run's lines) or "unchanged"
 
     @property
     def where(self) -> str:
@@ -187,10 +188,13 @@ def sarif_result(finding: Finding) -> dict[str, Any]:
     properties = {"severity": finding.severity}
     if finding.confidence:
         properties["confidence"] = finding.confidence
-    return {
+    result: dict[str, Any] = {
         "ruleId": finding.rule,
         "level": LEVEL_OF.get(finding.severity, "note"),
         "message": {"text": finding.message or finding.rule},
         "locations": [{"physicalLocation": location}],
         "properties": properties,
     }
+    if finding.baseline:
+        result["baselineState"] = finding.baseline
+    return result

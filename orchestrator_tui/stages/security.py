@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ..core.protocols import StageContext, StageResult
 from ..infra.fsutil import atomic_write
-from .changes import ChangeSet, find_changes, is_text_file
+from .baseline import LineMap, line_map
+from .changes import ChangeSet, is_text_file
 from .findings import (
     SEVERITIES,
     Finding,
@@ -29,6 +30,7 @@ from .findings import (
     sarif_log,
     secret_findings,
 )
+from .snapshot import Judged, judged_changes
 from .stage_agent import agent_failure, run_stage_agent, stage_agent_profile, stage_prompt
 from .tools import python_module_argv, run_tool
 
@@ -64,7 +66,7 @@ class SecurityRunner:
         self.scanners = dict(scanners) if scanners is not None else installed_scanners()
 
     def run(self, ctx: StageContext) -> StageResult:
-        changes = find_changes(ctx)
+        changes, judged = judged_changes(ctx)
         sarif_path = ctx.run_dir / "security.sarif"
         if not changes.files:
             atomic_write(sarif_path, json.dumps(sarif_log([], []), indent=2))
@@ -72,7 +74,12 @@ class SecurityRunner:
                 ok=True,
                 summary="nothing to scan: the run changed no files",
                 details=f"Changed files come from {changes.source}; none were found.",
-                evidence={"findings": [], "counts": counts([]), "sarif": str(sarif_path)},
+                evidence={
+                    "findings": [],
+                    "counts": counts([]),
+                    "sarif": str(sarif_path),
+                    **judged.evidence(),
+                },
             )
         scan = Scan()
         timeout = ctx.config.stage(ctx.stage).timeout
@@ -81,8 +88,13 @@ class SecurityRunner:
         self.bandit(ctx, changes, python_files, timeout, scan)
         self.secrets(ctx, changes, text_files, timeout, scan)
         self.command(ctx, changes, timeout, scan)
+        lines = line_map(changes)
+        scan.findings = [
+            replace(f, baseline="new" if is_new(f, lines) else "unchanged") for f in scan.findings
+        ]
         atomic_write(sarif_path, json.dumps(sarif_log(scan.findings, scan.ran), indent=2))
-        return self.result(ctx, changes, scan, sarif_path, len(python_files), len(text_files))
+        result = self.result(ctx, changes, scan, sarif_path, len(python_files), len(text_files))
+        return with_judged(result, judged)
 
     # ---- the scanners ------------------------------------------------------------------
 
@@ -172,40 +184,46 @@ class SecurityRunner:
         python_count: int,
         text_count: int,
     ) -> StageResult:
-        tally = counts(scan.findings)
+        new = [f for f in scan.findings if f.baseline != "unchanged"]
+        old = sorted((f for f in scan.findings if f.baseline == "unchanged"), key=severity_order)
+        tally = counts(new)
         allow_high = ctx.config.stage(ctx.stage).allow_high
         blockers: tuple[str, ...] = ()
         if tally["high"] and not allow_high:
-            blockers = (f"{tally['high']} high-severity finding{'s' * (tally['high'] != 1)}",)
-        ranked = sorted(scan.findings, key=severity_order)
+            blockers = (f"{tally['high']} new high-severity finding{'s' * (tally['high'] != 1)}",)
+        ranked = sorted(new, key=severity_order)
         count_text = ", ".join(f"{n} {s}" for s, n in tally.items() if n) or "no findings"
-        total = len(scan.findings)
         summary = (
-            f"{total} finding{'s' * (total != 1)} ({count_text}) in {len(changes.files)} files"
+            f"{len(new)} new finding{'s' * (len(new) != 1)} ({count_text}) in "
+            f"{len(changes.files)} files"
         )
         if ranked:
             worst = ranked[0]
             summary += f"; worst: {worst.tool} {worst.rule} at {worst.where}"
         else:
-            summary = f"no findings in {len(changes.files)} changed files"
+            summary = f"no new findings in {len(changes.files)} changed files"
+        if old:
+            summary += f"; {len(old)} pre-existing, unchanged"
         if scan.skipped:
             summary += "; " + "; ".join(scan.skipped)
         lines = [
             f"Scanned {python_count} Python and {text_count} text files changed by the run "
-            f"({changes.source}) with {', '.join(scan.ran) or 'no scanner'}.",
+            f"({changes.source}) with {', '.join(scan.ran) or 'no scanner'}. Findings on "
+            f"lines the run changed (against {changes.base[:10] or 'no base'}) are new and "
+            "count; the rest were there before and are listed apart.",
             "",
-            "| high | medium | low |",
-            "|---:|---:|---:|",
-            f"| {tally['high']} | {tally['medium']} | {tally['low']} |",
+            "| new: high | medium | low | pre-existing |",
+            "|---:|---:|---:|---:|",
+            f"| {tally['high']} | {tally['medium']} | {tally['low']} | {len(old)} |",
         ]
         if allow_high and tally["high"]:
             lines += ["", "High findings are allowed by the config (`allow_high = true`)."]
         if ranked:
-            lines += ["", "| severity | tool | rule | where | message |", "|---|---|---|---|---|"]
-            lines += [
-                f"| {f.severity} | {f.tool} | {f.rule} | `{f.where}` | {cell(f.message)} |"
-                for f in ranked
-            ]
+            lines += ["", "### New in this run", ""]
+            lines += finding_table(ranked)
+        if old:
+            lines += ["", f"### Pre-existing, unchanged ({len(old)}; not counted)", ""]
+            lines += finding_table(old[:MAX_EVIDENCE_FINDINGS])
         for title, items in (
             ("Not run", scan.skipped),
             ("Problems", scan.problems),
@@ -213,11 +231,14 @@ class SecurityRunner:
         ):
             if items:
                 lines += ["", f"**{title}:**", *(f"- {item}" for item in items)]
-        lines += ["", f"SARIF: `{sarif_path}`"]
+        lines += ["", f"SARIF: `{sarif_path}` (each result has its `baselineState`)"]
         evidence = {
             "findings": [f.as_dict() for f in ranked[:MAX_EVIDENCE_FINDINGS]],
             "counts": tally,
-            "total": len(scan.findings),
+            "total": len(new),
+            "pre_existing": len(old),
+            "pre_existing_counts": counts(old),
+            "pre_existing_findings": [f.as_dict() for f in old[:MAX_EVIDENCE_FINDINGS]],
             "scanners": scan.ran,
             "skipped": scan.skipped,
             "problems": scan.problems,
@@ -230,7 +251,7 @@ class SecurityRunner:
             summary = f"scan incomplete: {scan.problems[0]}; {summary}"
             lines += ["", "Retry the stage once the scanner works, or skip it."]
         profile = stage_agent_profile(ctx)
-        if profile and ok and scan.findings:
+        if profile and ok and ranked:
             review = self.agent_review(ctx, profile, changes, ranked)
             lines += ["", "## Agent review", "", review[1]]
             if not review[0]:
@@ -264,3 +285,24 @@ def severity_order(finding: Finding) -> tuple[int, str, int]:
 def cell(text: str) -> str:
     """Text safe inside a Markdown table cell."""
     return " ".join(text.split()).replace("|", "\\|")[:300]
+
+
+def finding_table(findings: list[Finding]) -> list[str]:
+    rows = ["| severity | tool | rule | where | message |", "|---|---|---|---|---|"]
+    rows += [
+        f"| {f.severity} | {f.tool} | {f.rule} | `{f.where}` | {cell(f.message)} |"
+        for f in findings
+    ]
+    return rows
+
+
+def with_judged(result: StageResult, judged: Judged) -> StageResult:
+    """The result with the commit it judged in its evidence and details."""
+    evidence = {**result.evidence, **judged.evidence()}
+    details = f"{judged.line().capitalize()}.\n\n{result.details}"
+    return StageResult(result.ok, result.summary, details, evidence, result.blockers)
+
+
+def is_new(finding: Finding, lines: LineMap) -> bool:
+    """On a line the run changed (a finding without a file is the run's too)."""
+    return not finding.file or lines.touches(finding.file, finding.line)

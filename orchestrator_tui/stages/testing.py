@@ -16,9 +16,11 @@ from typing import Any
 
 from ..core.overlap import normalize_path
 from ..core.protocols import StageContext, StageResult
-from .changes import declares, find_changes, plan_tasks
-from .detect import JUNIT, TestCommand, detect_test_command
+from .changes import declares, plan_tasks
+from .detect import JUNIT, TestCommand, detect_test_command, project_python
+from .pyenv import ImportPlan, import_plan, outside, probe, where_from
 from .results import ResultsError, TestResults, parse_cargo, parse_go_json, parse_junit
+from .snapshot import judged_changes
 from .stage_agent import agent_failure, run_stage_agent, stage_agent_profile, stage_prompt
 from .tools import ToolRun, run_tool
 
@@ -51,13 +53,15 @@ class Outcome:
     problem: str = ""
 
 
-def run_suite(ctx: StageContext, command: TestCommand, root: Path, junit: Path) -> Outcome:
+def run_suite(
+    ctx: StageContext, command: TestCommand, root: Path, junit: Path, env: dict[str, str]
+) -> Outcome:
     junit.unlink(missing_ok=True)
     argv = [part.replace(JUNIT, str(junit)) for part in command.argv]
     if command.framework == "pytest" and "-p" not in argv:
         argv += ["-p", "no:cacheprovider"]
     timeout = ctx.config.stage(ctx.stage).timeout
-    run = run_tool(command.framework, argv, root, timeout, ctx.cancel, env=TEST_ENV)
+    run = run_tool(command.framework, argv, root, timeout, ctx.cancel, env={**TEST_ENV, **env})
     if not run.started:
         return Outcome(run, None, run.problem)
     if run.timed_out:
@@ -100,13 +104,39 @@ def suspects(ctx: StageContext, files: set[str]) -> dict[str, list[str]]:
     return found
 
 
+def interpreter(command: TestCommand, root: Path, workspace: Path) -> str:
+    """The Python the test command runs (its argv[0] for `python -m pytest`)."""
+    argv = command.argv
+    if len(argv) >= 3 and argv[1] == "-m" and "python" in Path(argv[0]).name:
+        return argv[0]
+    return project_python(root, workspace)
+
+
+def import_setup(ctx: StageContext, command: TestCommand, root: Path) -> ImportPlan:
+    """For a workspace installed editable in its environment: the run checkout's import
+    roots first on PYTHONPATH, and where each of its packages is then imported from."""
+    python = interpreter(command, root, ctx.workspace)
+    plan = import_plan(probe(python, root), ctx.workspace, root)
+    return plan
+
+
 class TestRunner:
     """The built-in test stage."""
 
     __test__ = False
 
     def run(self, ctx: StageContext) -> StageResult:
-        root = find_changes(ctx).root
+        changes, judged = judged_changes(ctx)
+        root = changes.root
+        if judged.problem:
+            return StageResult(
+                ok=False,
+                summary=f"refused: the run checkout has uncommitted changes ({judged.problem})",
+                details=f"`{root}` has uncommitted changes that could not be committed: "
+                f"{', '.join(judged.dirty[:20])}. Tests on them would not be tests of what "
+                "lands. Commit or remove them, then retry.",
+                evidence={"ran": False, "reason": judged.problem, **judged.evidence()},
+            )
         configured = ctx.config.stage(ctx.stage).command
         command = (
             configured_command(configured)
@@ -122,16 +152,44 @@ class TestRunner:
                 "run another test command.",
                 evidence={"ran": False, "reason": "no test framework found"},
             )
+        imports = import_setup(ctx, command, root)
+        env = imports.env()
+        origins = where_from(
+            interpreter(command, root, ctx.workspace), imports.packages, root, {**TEST_ENV, **env}
+        )
+        wrong = outside(origins, root) if root.resolve() != ctx.workspace.resolve() else {}
+        if wrong:
+            listed = "; ".join(f"`{name}` from {origin}" for name, origin in wrong.items())
+            return StageResult(
+                ok=False,
+                summary=f"refused: the tests would not import the run's code ({listed})",
+                details=f"Run from `{root}`, the project's environment imports {listed}, "
+                "not the run branch's checkout, so its results would not be about the run. "
+                "Set `[stages.test] command` to one that imports the checkout's code.",
+                evidence={"ran": False, "reason": "imports outside the run", "imports": origins},
+            )
         junit = ctx.run_dir / "junit.xml"
-        outcome = run_suite(ctx, command, root, junit)
-        notes: list[str] = []
+        outcome = run_suite(ctx, command, root, junit, env)
+        notes: list[str] = [judged.line()]
+        if imports.roots:
+            notes.append(
+                f"editable install ({imports.layout} layout): put {', '.join(imports.roots)} "
+                "first on PYTHONPATH; " + ", ".join(f"`{n}` from {o}" for n, o in origins.items())
+            )
         profile = stage_agent_profile(ctx)
         if profile and outcome.results is not None and not outcome.results.green:
             agent_ok, note = self.agent_fix(ctx, profile, outcome.results)
             notes.append(note)
             if agent_ok:
-                outcome = run_suite(ctx, command, root, junit)
-        return self.result(ctx, command, root, junit, outcome, notes)
+                changes, judged = judged_changes(ctx)
+                notes.append(judged.line())
+                outcome = run_suite(ctx, command, root, junit, env)
+        result = self.result(ctx, command, root, junit, outcome, notes)
+        result.evidence.update(judged.evidence())
+        result.evidence["imports"] = origins
+        if imports.roots:
+            result.evidence["pythonpath"] = imports.roots
+        return result
 
     def agent_fix(self, ctx: StageContext, profile: str, results: TestResults) -> tuple[bool, str]:
         failures = "\n\n".join(f"### {f.name}\n{f.message}" for f in results.failures)
