@@ -11,7 +11,7 @@ from pathlib import Path
 from .agents import make_backend
 from .core.config import AgentProfile, Config
 from .core.events import EventSink
-from .core.protocols import AgentBackend, BackendFactory, SharedWorkspace, TaskIsolation
+from .core.protocols import AgentBackend, BackendFactory, TaskIsolation
 from .engine.pipeline import Engine, EngineOptions
 from .stages import builtin_runners
 
@@ -22,11 +22,12 @@ def make_isolation(workspace: Path, run_id: str, config: Config) -> TaskIsolatio
     `run.isolation = "worktree"` insists on worktrees: in a workspace that cannot have them
     each task fails with the reason. "auto" falls back to the shared workspace there (a
     directory that is not a repository, or a repository without a commit)."""
+    from .infra.manifest import ManifestWorkspace
     from .infra.workspace import GitWorktrees, worktree_problem
 
     mode = config.run.isolation
     if mode == "none" or (mode == "auto" and worktree_problem(workspace)):
-        return SharedWorkspace(workspace)
+        return ManifestWorkspace(workspace, run_id)  # shared, its changes found by manifest
     return GitWorktrees(workspace, run_id, tuple(config.run.copy_into_worktrees))
 
 

@@ -16,6 +16,7 @@ import json
 import os
 import re
 import threading
+from collections import deque
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -28,6 +29,7 @@ from .watch import Watch
 ERROR_WORDS = re.compile(r"error|panic|exception|fatal|traceback", re.IGNORECASE)
 # Linux refuses a single argument longer than 128 KiB; longer prompts go through stdin.
 MAX_PROMPT_ARG = 100_000
+STDOUT_TAIL_LINES = 200
 
 
 class JobError(ValueError):
@@ -75,10 +77,12 @@ class OutputParser:
         self.files: list[str] = []
         self.errors: list[str] = []
         self.denials: list[str] = []
+        self.stdout_tail: deque[str] = deque(maxlen=STDOUT_TAIL_LINES)
 
     def line(self, text: str, stream: Stream) -> Sequence[str]:
         if stream == "stderr":
             return [f"[stderr] {text}"] if text.strip() else []
+        self.stdout_tail.append(text)
         return [text] if text.strip() else []
 
     @staticmethod
@@ -118,6 +122,10 @@ class OutputParser:
 
     def result(self, outcome: ProcessOutcome) -> AgentResult:
         self.finish()
+        if not self.final_text and self.stdout_tail:
+            # a plain-text backend (command, shell): its final text is the end of its stdout,
+            # so that a stage reads its verdict or report as from any other backend
+            self.final_text = "\n".join(self.stdout_tail).strip()
         reason = self.outcome_failure(outcome) or self.verdict(outcome)
         return AgentResult(
             ok=not reason,

@@ -271,7 +271,9 @@ class GateArrival:
     opened: bool  # a person is now asked (notify them)
 
 
-def arrive_at_gate(state: RunState, stage: StageName, auto: bool) -> GateArrival:
+def arrive_at_gate(
+    state: RunState, stage: StageName, auto: bool, reject_hint: str = ""
+) -> GateArrival:
     """After a stage: pass by itself (auto, not failed, no blockers) or open the gate. A gate
     already open (a resumed run) stays open."""
     stage_state = state.stages[stage]
@@ -283,7 +285,11 @@ def arrive_at_gate(state: RunState, stage: StageName, auto: bool) -> GateArrival
             (ev.GateDecided(stage=stage, decision="approve", by="auto"),), "approve", False
         )
     opened = ev.GateOpened(
-        stage=stage, failed=failed, summary=stage_state.summary, blockers=stage_state.blockers
+        stage=stage,
+        failed=failed,
+        summary=stage_state.summary,
+        blockers=stage_state.blockers,
+        reject_hint=reject_hint,
     )
     return GateArrival((opened,), None, True)
 

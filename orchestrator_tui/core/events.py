@@ -62,6 +62,7 @@ class GateOpened(EventBase):
     failed: bool = False
     summary: str = ""
     blockers: tuple[str, ...] = ()
+    reject_hint: str = ""  # what a reject here does with its text (core/reject.py)
 
 
 class GateDecided(EventBase):

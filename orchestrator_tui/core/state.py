@@ -69,6 +69,7 @@ class Gate(Frozen):
     summary: str = ""
     blockers: tuple[str, ...] = ()
     opened_at: float = 0.0
+    reject_hint: str = ""
 
 
 class RunState(Frozen):
@@ -224,6 +225,7 @@ def apply(state: RunState, event: ev.EventBase) -> RunState:
                 summary=event.summary,
                 blockers=event.blockers,
                 opened_at=event.at,
+                reject_hint=event.reject_hint,
             )
             state = update_stage(state, event.stage, status=StageStatus.AWAITING_APPROVAL)
             return state.model_copy(update={"gate": gate})

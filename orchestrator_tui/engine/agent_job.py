@@ -43,7 +43,7 @@ def task_prompt(engine: EngineCore, plan: Plan, task: Task, feedback: str, workd
         f"# Task {task.id}: {task.title}",
         "",
         "## Instructions for this stage (from CLAUDE.md)",
-        engine.system.instructions(StageName.IMPLEMENT) or "Implement the task below.",
+        engine.system.for_agent(StageName.IMPLEMENT) or "Implement the task below.",
         "",
         "## The run's goal",
         "\n\n".join(p for p in (plan.title, plan.goal, engine.state.goal) if p) or "(none given)",

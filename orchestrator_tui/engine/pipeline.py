@@ -30,6 +30,7 @@ from ..core.protocols import (
     TaskIsolation,
 )
 from ..core.redact import mask_event
+from ..core.reject import reject_hint
 from ..core.state import RunState, apply
 from ..core.system import load_system
 from ..infra.fsutil import DiskError, atomic_write
@@ -339,7 +340,8 @@ class Engine:
 
     def gate(self, stage: StageName) -> str:
         auto = stage in self.options.approve or not self.config.gates.stops_after(stage)
-        arrival = decisions.arrive_at_gate(self.state, stage, auto)
+        hint = reject_hint(stage, self.config, stage in self.runners)
+        arrival = decisions.arrive_at_gate(self.state, stage, auto, hint)
         self.emit_all(arrival.events)
         if arrival.decision:
             return arrival.decision

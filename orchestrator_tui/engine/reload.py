@@ -32,6 +32,8 @@ def reload_system(engine: EngineCore) -> None:
     engine.system = new
     if changed:
         engine.emit(ev.SystemReloaded(sections=tuple(changed)))
+    for problem in new.problems:  # a broken stage heading, said the moment it is saved
+        engine.emit(ev.Notice(level="warning", text=problem))
 
 
 def reload_plan(engine: EngineCore) -> None:

@@ -102,7 +102,7 @@ def stage_context(engine: StageEngine, stage: StageName, feedback: str) -> Stage
         config=engine.config,
         attempt=engine.state.stages[stage].attempt,
         feedback=feedback,
-        instructions=engine.system.instructions(stage),
+        instructions=engine.system.for_agent(stage),
         goal=engine.state.goal,
         plan=plan,
         state=engine.state,

@@ -31,7 +31,7 @@ def stage_prompt(ctx: StageContext, sections: Sequence[tuple[str, str]]) -> str:
     parts = [
         f"# Stage {ctx.stage.number}: {ctx.stage.title} (run {ctx.run_id})",
         "",
-        "## Instructions for this stage (from CLAUDE.md)",
+        "## Instructions (from CLAUDE.md: this stage's section, then the general rules)",
         ctx.instructions.strip() or f"Do the {ctx.stage.value} stage of this run.",
         "",
         "## The run's goal",

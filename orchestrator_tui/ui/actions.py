@@ -63,7 +63,10 @@ class RunActions:
                 self.submit("reject", feedback=text)
 
         self.push_screen(
-            FeedbackScreen(f"stage {stage.number} · {stage.title}", self.cursor_blink), send
+            FeedbackScreen(
+                f"stage {stage.number} · {stage.title}", self.cursor_blink, gate.reject_hint
+            ),
+            send,
         )
 
     def action_approve(self: OrchestratorApp) -> None:

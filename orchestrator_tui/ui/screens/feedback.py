@@ -17,17 +17,16 @@ class FeedbackScreen(ModalScreen[str | None]):
         Binding("escape", "cancel", "Cancel"),
     ]
 
-    def __init__(self, what: str, cursor_blink: bool = True) -> None:
+    def __init__(self, what: str, cursor_blink: bool = True, hint: str = "") -> None:
         super().__init__()
         self.what = what
+        self.hint = hint or "The rerun gets this text in its prompt. ctrl+s sends, esc cancels."
         self.cursor_blink = cursor_blink
 
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog"):
             yield Static(f"Reject {self.what}: what should change?", id="title")
-            yield Static(
-                "The rerun gets this text in its prompt. ctrl+s sends, esc cancels.", id="hint"
-            )
+            yield Static(self.hint, id="hint")
             area = TextArea(id="feedback", soft_wrap=True, show_line_numbers=False)
             area.cursor_blink = self.cursor_blink
             yield area

@@ -1,0 +1,110 @@
+"""The files a task changed where there is no git to ask: a manifest of the workspace
+(path → size, mtime, hash) taken when the task starts and again when it finishes.
+
+ManifestWorkspace is the TaskIsolation of a workspace without worktrees (not a repository,
+or `run.isolation = "none"`): every task works in the workspace itself, and its MergeResult
+names the files that appeared, changed or went away while it ran, so that security, cleanup
+and review see them although no backend reported them. The "before" manifest is kept in the
+run directory, so a resumed run still finds it. Parallel tasks share the workspace: a file
+another task changed meanwhile is counted for both (the overlap guard keeps declared files
+apart, so this is rare and errs on the side of scanning more).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from pathlib import Path
+
+from ..core.models import Task
+from ..core.protocols import MergeResult
+from .fsutil import atomic_write
+from .store import RunFiles, safe_name
+
+SKIP_DIRS = frozenset(
+    {".git", ".orchestrator", ".venv", "venv", "node_modules", "__pycache__", ".mypy_cache"}
+)
+SKIP_DIRS_SUFFIX = (".egg-info",)
+HASH_LIMIT = 32 * 1024 * 1024  # larger files are compared by size and mtime only
+
+Entry = tuple[int, int, str]  # size, mtime_ns, sha256 ('' above HASH_LIMIT)
+
+
+def take_manifest(root: Path, previous: dict[str, Entry] | None = None) -> dict[str, Entry]:
+    """Every file under `root` (POSIX relative paths). A file whose size and mtime match
+    `previous` keeps its hash without being read again."""
+    found: dict[str, Entry] = {}
+    for folder, dirs, files in os.walk(root):
+        dirs[:] = sorted(
+            d for d in dirs if d not in SKIP_DIRS and not d.endswith(SKIP_DIRS_SUFFIX)
+        )
+        for name in files:
+            path = Path(folder) / name
+            try:
+                stat = path.stat()
+            except OSError:
+                continue
+            relative = path.relative_to(root).as_posix()
+            old = (previous or {}).get(relative)
+            if old is not None and old[:2] == (stat.st_size, stat.st_mtime_ns):
+                found[relative] = old
+                continue
+            found[relative] = (stat.st_size, stat.st_mtime_ns, file_hash(path, stat.st_size))
+    return found
+
+
+def file_hash(path: Path, size: int) -> str:
+    if size > HASH_LIMIT:
+        return ""
+    try:
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+    except OSError:
+        return ""
+
+
+def compare(before: dict[str, Entry], after: dict[str, Entry]) -> tuple[str, ...]:
+    """Paths added, changed (by hash, or by size and mtime when unhashed) or removed."""
+    changed = []
+    for name in sorted(set(before) | set(after)):
+        old, new = before.get(name), after.get(name)
+        if old is None or new is None:
+            changed.append(name)
+        elif old[2] and new[2]:
+            if old[2] != new[2]:
+                changed.append(name)
+        elif old[:2] != new[:2]:
+            changed.append(name)
+    return tuple(changed)
+
+
+class ManifestWorkspace:
+    """No isolation, but the files each task changed are found by manifests."""
+
+    def __init__(self, workspace: Path, run_id: str) -> None:
+        self.workspace = workspace
+        self.folder = RunFiles(workspace, run_id).dir / "manifests"
+
+    def path(self, task: Task) -> Path:
+        return self.folder / f"{safe_name(task.id)}.json"
+
+    def prepare(self, task: Task, attempt: int) -> Path:
+        manifest = take_manifest(self.workspace)
+        atomic_write(self.path(task), json.dumps(manifest))
+        return self.workspace
+
+    def finish(self, task: Task) -> MergeResult:
+        try:
+            raw = json.loads(self.path(task).read_text(encoding="utf-8"))
+            before = {k: (int(v[0]), int(v[1]), str(v[2])) for k, v in raw.items()}
+        except (OSError, ValueError, TypeError, IndexError, AttributeError):
+            return MergeResult(ok=True, message="no isolation (no manifest from the start)")
+        files = compare(before, take_manifest(self.workspace, before))
+        return MergeResult(
+            ok=True,
+            files=files,
+            message=f"no isolation: {len(files)} files changed in the workspace (manifest)",
+        )
+
+    def discard(self, task: Task) -> None:
+        return None
