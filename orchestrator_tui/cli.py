@@ -121,6 +121,13 @@ def run_options(parser: argparse.ArgumentParser) -> None:
         help=f"auto-approve these gates: 'all' or a list from {STAGE_LIST}",
     )
     parser.add_argument("--concurrency", type=int, default=0, help="agents at once (config: 4)")
+    parser.add_argument(
+        "--fix-rounds",
+        type=int,
+        default=None,
+        metavar="N",
+        help="send-back rounds from a failed test or review gate ([stages.test] fix_rounds: 2)",
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -8,7 +8,7 @@ import sys
 import threading
 from pathlib import Path
 
-from ..core.config import ConfigError, load_config
+from ..core.config import Config, ConfigError, load_config
 from ..core.models import STAGES, StageName
 from ..engine.pipeline import EngineOptions
 from ..infra.fsutil import describe_os_error
@@ -44,6 +44,11 @@ def engine_options(args: argparse.Namespace, workspace: Path, **overrides: objec
         config = load_config(workspace)
     except ConfigError as exc:
         raise UsageError(str(exc)) from None
+    rounds = getattr(args, "fix_rounds", None)
+    if rounds is not None:
+        if rounds < 0:
+            raise UsageError("--fix-rounds must be 0 or more")
+        config = with_fix_rounds(config, rounds)
     values: dict[str, object] = {
         "workspace": workspace.resolve(),
         "config": config,
@@ -100,3 +105,10 @@ def run_or_open_app(args: argparse.Namespace, options: EngineOptions) -> int:
     from ..ui.app import run_app
 
     return run_app(options)
+
+
+def with_fix_rounds(config: Config, rounds: int) -> Config:
+    """The config with `[stages.test] fix_rounds` set (the `--fix-rounds N` option)."""
+    test = config.stage(StageName.TEST).model_copy(update={"fix_rounds": rounds})
+    stages = {**config.stages, StageName.TEST: test}
+    return config.model_copy(update={"stages": stages})

@@ -130,6 +130,9 @@ class StageSettings(Section):
     )
     timeout: float = Field(900.0, gt=0, description="seconds before the stage's command is killed")
     allow_high: bool = Field(False, description="security: let high findings be auto-approved")
+    fix_rounds: int = Field(
+        2, ge=0, description="test: send-back rounds (failures back to their tasks); 0: off"
+    )
 
 
 class BudgetSettings(Section):

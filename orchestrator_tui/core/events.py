@@ -203,6 +203,19 @@ class CommandApplied(EventBase):
     message: str = ""
 
 
+class FixRoundStarted(EventBase):
+    """A send-back from the test or review gate (core/fix_map.py): the tasks that own the
+    failures (and a fix task for what none owns) run again with `feedback[task]` in their
+    prompt, then the stages from implement to `stage` run again."""
+
+    kind: Literal["fix_round_started"] = "fix_round_started"
+    stage: StageName
+    round: int
+    tasks: tuple[str, ...] = ()
+    fix_task: Task | None = None
+    feedback: dict[str, str] = {}
+
+
 Event = Annotated[
     RunStarted
     | StageStarted
@@ -225,7 +238,8 @@ Event = Annotated[
     | RunResumed
     | RunFinished
     | Notice
-    | CommandApplied,
+    | CommandApplied
+    | FixRoundStarted,
     Field(discriminator="kind"),
 ]
 

@@ -27,6 +27,7 @@ class StageState(Frozen):
     passthrough: bool = False
     decided_by: str = ""
     feedback: str = ""
+    fix_round: int = 0  # the send-back round this stage last ran for (board: ↺N)
 
     @property
     def elapsed(self) -> float:
@@ -57,6 +58,8 @@ class TaskState(Frozen):
     changed_files: tuple[str, ...] = ()
     session_id: str = ""
     last_line: str = ""
+    commits: tuple[str, ...] = ()  # every merge of the task, over all its attempts
+    fix_feedback: str = ""  # the failures a send-back gave it, for its next attempt
 
     @property
     def tokens(self) -> int:
@@ -88,6 +91,7 @@ class RunState(Frozen):
     critical_path: tuple[str, ...] = ()
     waves: tuple[tuple[str, ...], ...] = ()
     gate: Gate | None = None
+    fix_round: int = 0  # send-back rounds so far (core/fix_map.py)
     paused: bool = False
     outcome: str = ""
     outcome_reason: str = ""
@@ -243,6 +247,8 @@ def apply(state: RunState, event: ev.EventBase) -> RunState:
             return state.model_copy(update={"gate": None})
         case ev.PlanFrozen() | ev.PlanReloaded():
             return apply_plan(state, event)
+        case ev.FixRoundStarted():
+            return apply_fix_round(state, event)
         case ev.TaskStarted():
             return update_task(
                 state,
@@ -275,15 +281,19 @@ def apply(state: RunState, event: ev.EventBase) -> RunState:
                 finished_at=event.at,
                 reason=event.reason,
                 exit_code=event.exit_code,
-                changed_files=event.files,
+                changed_files=whole_task_files(state, event),
                 session_id=event.session_id,
+                **({"fix_feedback": ""} if status == TaskStatus.DONE else {}),
             )
         case ev.TaskBlocked():
             return update_task(state, event.task, status=TaskStatus.BLOCKED, reason=event.cause)
         case ev.TaskReset():
             return update_task(state, event.task, status=TaskStatus.PENDING, reason=event.reason)
         case ev.TaskMerged():
-            return update_task(state, event.task, merged=True, commit=event.commit)
+            commits = state.tasks[event.task].commits if event.task in state.tasks else ()
+            if event.commit and event.commit not in commits:
+                commits = (*commits, event.commit)
+            return update_task(state, event.task, merged=True, commit=event.commit, commits=commits)
         case ev.MergeConflict():
             return update_task(
                 state,
@@ -346,3 +356,28 @@ def replay(events: Iterable[ev.EventBase], state: RunState | None = None) -> Run
     for event in events:
         state = apply(state, event)
     return state
+
+
+def whole_task_files(state: RunState, event: ev.TaskFinished) -> tuple[str, ...]:
+    """A done task's files over all its merged attempts (a rerun adds to the first's)."""
+    previous = state.tasks.get(event.task)
+    if event.status != "done" or previous is None or not previous.merged:
+        return event.files
+    return tuple(sorted({*previous.changed_files, *event.files}))
+
+
+def apply_fix_round(state: RunState, event: ev.FixRoundStarted) -> RunState:
+    """Implement runs again (for the tasks sent back), then every stage up to the sender."""
+    if event.fix_task is not None and event.fix_task.id not in state.tasks:
+        tasks = dict(state.tasks)
+        tasks[event.fix_task.id] = task_state(event.fix_task)
+        state = state.model_copy(update={"tasks": tasks})
+    for task_id, text in event.feedback.items():
+        if task_id in state.tasks:
+            state = update_task(state, task_id, fix_feedback=text)
+    first, last = STAGES.index(StageName.IMPLEMENT), STAGES.index(event.stage)
+    for stage in STAGES[first : last + 1]:
+        state = update_stage(
+            state, stage, status=StageStatus.PENDING, fix_round=event.round, feedback=""
+        )
+    return state.model_copy(update={"fix_round": event.round, "gate": None})

@@ -162,6 +162,9 @@ def start_agent_job(
     threading.Thread(target=work, name=f"agent-{task.id}", daemon=True).start()
 
 
-def run_single_agent(engine: EngineCore, task: Task, prompt: str) -> AgentResult:
-    """A stage's own agent (analyze notes, review…): runs in the workspace, no isolation."""
-    return run_agent_job(engine, task, prompt, str(engine.options.workspace), 1, engine.stopping)
+def run_single_agent(engine: EngineCore, task: Task, prompt: str, workdir: str = "") -> AgentResult:
+    """A stage's own agent (analyze notes, review…): in `workdir` — the run branch's
+    checkout for the stages after implement, whose stage commits what it changed — else
+    in the workspace."""
+    where = workdir or str(engine.options.workspace)
+    return run_agent_job(engine, task, prompt, where, 1, engine.stopping)

@@ -145,7 +145,9 @@ class Implementer:
             return
         profile = task.agent or engine.config.agents.default
         engine.emit(ev.TaskStarted(task=task_id, attempt=attempt, agent=profile, workdir=workdir))
-        prompt = task_prompt(engine, self.plan, task, self.feedback, workdir)
+        sent_back = engine.state.tasks[task_id].fix_feedback  # a fix round's failures
+        feedback = "\n\n".join(t for t in (sent_back, self.feedback) if t)
+        prompt = task_prompt(engine, self.plan, task, feedback, workdir)
         cancel = threading.Event()
         session = engine.state.tasks[task_id].session_id if self.feedback else ""
         self.running[task_id] = Running(cancel, time.monotonic(), attempt)

@@ -41,6 +41,7 @@ from ..infra.watcher import PlanWatcher
 from . import inputs as inp
 from .commands import apply_command, new_command, poll_inbox
 from .context import Cancelled
+from .fix_loop import auto_send_back, send_back
 from .implement import Implementer
 from .output import OutputBuffers
 from .reload import apply_reloads
@@ -325,22 +326,29 @@ class Engine:
             self.lock.release()
 
     def run_stages(self) -> None:
-        for stage in STAGES:
-            while True:
-                status = self.state.stages[stage].status
-                if status in (StageStatus.APPROVED, StageStatus.SKIPPED):
-                    break
-                if status in (StageStatus.PENDING, StageStatus.RUNNING, StageStatus.REJECTED):
-                    self.wait_while_paused()
-                    execute_stage(self, stage)
-                if self.gate(stage) in ("approve", "skip"):
-                    break
+        index = 0
+        while index < len(STAGES):
+            stage = STAGES[index]
+            status = self.state.stages[stage].status
+            if status in (StageStatus.APPROVED, StageStatus.SKIPPED):
+                index += 1
+                continue
+            if status in (StageStatus.PENDING, StageStatus.RUNNING, StageStatus.REJECTED):
+                self.wait_while_paused()
+                execute_stage(self, stage)
+            decision = self.gate(stage)
+            if decision in ("approve", "skip"):
+                index += 1
+            elif decision == "reject" and send_back(self, stage):
+                index = STAGES.index(StageName.IMPLEMENT)  # the fix round (fix_loop.py)
 
     # ---- gates ------------------------------------------------------------------------
 
     def gate(self, stage: StageName) -> str:
         auto = stage in self.options.approve or not self.config.gates.stops_after(stage)
         hint = reject_hint(stage, self.config, stage in self.runners)
+        if auto_send_back(self, stage, auto):
+            return "reject"
         arrival = decisions.arrive_at_gate(self.state, stage, auto, hint)
         self.emit_all(arrival.events)
         if arrival.decision:

@@ -10,13 +10,14 @@ from collections.abc import Mapping
 from typing import Protocol
 
 from ..core import events as ev
-from ..core.models import Plan, StageName, StageStatus, Task
+from ..core.models import STAGES, Plan, StageName, StageStatus, Task
 from ..core.plan import PlanError, parse_plan
 from ..core.protocols import AgentResult, StageContext, StageResult, StageRunner
 from ..infra.fsutil import DiskError
 from . import inputs as inp
 from .agent_job import run_single_agent
 from .context import Cancelled, EngineCore
+from .fix_loop import run_checkout
 from .implement import Implementer
 from .parallel import parallel_stage
 
@@ -124,7 +125,10 @@ def run_stage_agent(
 ) -> AgentResult:
     """From the stage runner's thread: a stage's own agent (its inputs reach us)."""
     task = Task(id=f"{stage.value}-agent", title=f"{stage.title} agent", agent=profile or None)
-    return run_single_agent(engine, task, prompt)
+    workdir = (
+        run_checkout(engine) if STAGES.index(stage) > STAGES.index(StageName.IMPLEMENT) else ""
+    )
+    return run_single_agent(engine, task, prompt, workdir)
 
 
 def crashed(stage: StageName, what: str, trace: str) -> StageResult:

@@ -36,9 +36,7 @@ def take_manifest(root: Path, previous: dict[str, Entry] | None = None) -> dict[
     `previous` keeps its hash without being read again."""
     found: dict[str, Entry] = {}
     for folder, dirs, files in os.walk(root):
-        dirs[:] = sorted(
-            d for d in dirs if d not in SKIP_DIRS and not d.endswith(SKIP_DIRS_SUFFIX)
-        )
+        dirs[:] = sorted(d for d in dirs if d not in SKIP_DIRS and not d.endswith(SKIP_DIRS_SUFFIX))
         for name in files:
             path = Path(folder) / name
             try:

@@ -28,9 +28,13 @@ class TestFailure:
     message: str
     file: str = ""
     kind: str = "failure"  # failure | error
+    trace: str = ""  # the traceback, when the tool gives one (the fix loop reads its files)
 
     def as_dict(self) -> dict[str, str]:
-        return {"name": self.name, "message": self.message, "file": self.file, "kind": self.kind}
+        found = {"name": self.name, "message": self.message, "file": self.file, "kind": self.kind}
+        if self.trace:
+            found["trace"] = self.trace
+        return found
 
 
 @dataclass
@@ -103,7 +107,8 @@ def parse_junit(path: Path, root: Path | None = None) -> TestResults:
             message = problem.get("message") or (problem.text or "").strip().splitlines()[-1:]
             text = message if isinstance(message, str) else "".join(message)
             file = case.get("file") or guess_file(classname, root)
-            results.failures.append(TestFailure(name, clip(text), file, kind))
+            trace = clip((problem.text or "").strip()[-MAX_MESSAGE:])
+            results.failures.append(TestFailure(name, clip(text), file, kind, trace))
             if kind == "failure":
                 results.failed += 1
             else:

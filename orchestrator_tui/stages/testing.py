@@ -273,17 +273,15 @@ def feedback_text(results: TestResults, blame: dict[str, list[str]]) -> str:
 
 
 def retry_advice(ctx: StageContext, blame: dict[str, list[str]]) -> str:
+    rounds = ctx.config.stage(ctx.stage).fix_rounds
+    used = ctx.state.fix_round
     lines = [
-        "**What now:** fix the cause and **retry** this stage (`orchestrator-tui retry`) to "
-        "run the tests again; **reject** with feedback to rerun it with a note"
-        + (" for the test agent" if ctx.config.stage(ctx.stage).agent else "")
-        + "; or **skip** it.",
+        "**What now:** **reject** to send the failures back: the tasks that own them rerun "
+        "with the failure output in their prompt (what no task owns becomes a fix task), "
+        f"then the tests run again ({max(rounds - used, 0)} of {rounds} fix rounds left, "
+        "`[stages.test] fix_rounds`); or fix the cause yourself and **retry**; or **skip**.",
     ]
     if blame:
         who = "; ".join(f"{task} ({', '.join(files)})" for task, files in sorted(blame.items()))
-        lines.append(
-            f"Tasks that touched the failing tests: {who}. The feedback for them is in this "
-            "stage's evidence (`send_back`); this build cannot yet send work back to the "
-            "implement stage from here, so fix the code and retry."
-        )
+        lines.append(f"Tasks that touched the failing tests: {who}.")
     return "\n\n".join(lines)

@@ -56,11 +56,9 @@ def task_diff(workspace: Path, run_id: str, task: TaskState) -> str:
         return f"no diff available: git did not run ({inside.stderr.strip()})"
     if inside.returncode != 0:
         return "no diff available: the workspace is not a git repository"
-    is_sha = re.fullmatch(r"[0-9a-f]{7,64}", task.commit) is not None  # never an option
-    if is_sha and exists(workspace, f"{task.commit}^1"):
-        merged = git(workspace, "diff", "--stat", "--patch", f"{task.commit}^1", task.commit)
-        if merged.returncode == 0 and merged.stdout.strip():
-            return clip(f"merged as {task.commit}\n\n{merged.stdout}")
+    merges = merged_attempts(workspace, task)
+    if merges:
+        return clip("\n".join(merges))
     parts: list[str] = []
     branch = task_branch(run_id, task.id)
     if exists(workspace, branch):
@@ -79,6 +77,22 @@ def task_diff(workspace: Path, run_id: str, task: TaskState) -> str:
     if task.status in ("pending", "ready"):
         return "no diff available: the task has not run yet"
     return f"no diff available: no merge commit, branch {branch} or worktree changes found"
+
+
+def merged_attempts(workspace: Path, task: TaskState) -> list[str]:
+    """Each merge of the task (every attempt that merged, oldest first) as its diff, so a
+    rerun's small fix shows beside the first attempt's feature."""
+    commits = list(task.commits) or ([task.commit] if task.commit else [])
+    shown = []
+    for number, commit in enumerate(commits, start=1):
+        is_sha = re.fullmatch(r"[0-9a-f]{7,64}", commit) is not None  # never an option
+        if not is_sha or not exists(workspace, f"{commit}^1"):
+            continue
+        merged = git(workspace, "diff", "--stat", "--patch", f"{commit}^1", commit)
+        if merged.returncode == 0 and merged.stdout.strip():
+            label = f"merge {number} of {len(commits)}: " if len(commits) > 1 else ""
+            shown.append(f"{label}merged as {commit}\n\n{merged.stdout}")
+    return shown
 
 
 def clip(text: str) -> str:

@@ -73,7 +73,9 @@ class PipelineBoard(Widget):
             self.state, status, stage_state.started_at, stage_state.finished_at, self.now
         )
         text = fmt_duration(elapsed)
-        if stage_state.attempt > 1:
+        if stage_state.fix_round:
+            text += f" ↺{stage_state.fix_round}"  # a send-back's fix round
+        elif stage_state.attempt > 1:
             text += f" #{stage_state.attempt}"
         if stage_state.passthrough:
             text += " pass"

@@ -1,0 +1,146 @@
+"""Issue 13, observation 3: a test failure goes back to the task that owns it."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from engine_support import Background, Recorder, engine_for
+from stage_support import git, git_repo
+
+from orchestrator_tui.core import events as ev
+from orchestrator_tui.core.config import config_from_dict
+from orchestrator_tui.core.fix_map import Failure, Owner, map_failures, traceback_files
+from orchestrator_tui.core.models import StageName
+from orchestrator_tui.ui.diff import task_diff
+
+AGENT = r"""
+import re, sys
+from pathlib import Path
+prompt = Path(sys.argv[1]).read_text()
+task = re.search(r"^ID: (\S+)", prompt, re.M).group(1)
+if task == "T1":
+    fixed = "Sent back from the test stage" in prompt
+    body = "a * b" if fixed else "a + b"
+    Path("calc.py").write_text(
+        "def add(a, b):\n    return a + b\n\n\ndef mul(a, b):\n    return " + body + "\n"
+    )
+    Path("tests/test_mul.py").write_text(
+        "from calc import mul\n\n\ndef test_mul():\n    assert mul(2, 3) == 6\n"
+    )
+elif task == "T2":
+    Path("NOTES.md").write_text("multiplication is coming\n")
+print("done with", task)
+"""
+PLAN = """# Plan: Multiply
+
+## T1: Multiply
+depends: none
+files: calc.py, tests/test_mul.py
+
+## T2: Notes
+depends: none
+files: NOTES.md
+"""
+PROJECT = {
+    "calc.py": "def add(a, b):\n    return a + b\n",
+    "tests/test_calc.py": "from calc import add\n\n\ndef test_add():\n    assert add(1, 2) == 3\n",
+    "pyproject.toml": "[tool.pytest.ini_options]\ntestpaths = ['tests']\n",
+    "PLAN.md": PLAN,
+}
+
+
+@pytest.fixture(autouse=True)
+def fast_pytest(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PYTEST_DISABLE_PLUGIN_AUTOLOAD", "1")
+
+
+def test_send_back_reruns_the_owning_task_and_the_run_ends_green(tmp_path: Path) -> None:
+    """Rejecting at the test gate reran the test agent, never the task, and the gate said
+    sending back was not supported."""
+    workspace = git_repo(tmp_path / "ws", PROJECT)
+    agent = tmp_path / "agent.py"
+    agent.write_text(AGENT)
+    config = config_from_dict(
+        {
+            "agents": {
+                "default": "fake",
+                "fake": {
+                    "backend": "command",
+                    "command": [sys.executable, str(agent), "{prompt_file}"],
+                },
+            },
+            "run": {"retry_backoff": 0.05},
+        }
+    )
+    recorder = Recorder()
+    engine = engine_for(workspace, config, recorder)
+    with Background(engine) as run:
+        assert run.result(timeout=240) == "complete"
+    state = engine.state
+    rounds = recorder.of(ev.FixRoundStarted)
+    assert [(r.stage, r.round, r.tasks, r.fix_task) for r in rounds] == [
+        (StageName.TEST, 1, ("T1",), None)
+    ]
+    assert "test_mul" in rounds[0].feedback["T1"]
+    assert state.tasks["T1"].attempt == 2 and state.tasks["T2"].attempt == 1
+    assert len(state.tasks["T1"].commits) == 2  # both merges kept: the whole task's history
+    assert state.fix_round == 1
+    # observation 6: the task's files, diff and review cover both attempts, not the last one
+    assert set(state.tasks["T1"].changed_files) == {"calc.py", "tests/test_mul.py"}
+    diff = task_diff(workspace, state.run_id, state.tasks["T1"])
+    assert "merge 1 of 2" in diff and "merge 2 of 2" in diff
+    assert "+def mul(a, b):" in diff and "+    return a * b" in diff
+    review = (engine.files.dir / "review.md").read_text()
+    assert "| T1 | done | 2 | `calc.py`, `tests/test_mul.py` |" in review
+    assert state.stages[StageName.IMPLEMENT].fix_round == 1
+    tests = state.stages[StageName.TEST].evidence
+    assert tests["failed"] == 0 and tests["passed"] == 2
+    assert tests["commit"] == git(workspace, "rev-parse", f"orch/{state.run_id}").strip() or (
+        tests["commit"] in git(workspace, "log", "--format=%H", f"orch/{state.run_id}")
+    )
+    fresh = tmp_path / "fresh"
+    git(workspace, "worktree", "add", "--quiet", "--detach", str(fresh), f"orch/{state.run_id}")
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"],
+        cwd=fresh,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stdout  # a fresh checkout of the run branch is green
+    assert "2 passed" in done.stdout
+
+
+def test_failures_map_to_the_task_that_changed_the_test_or_its_traceback_files() -> None:
+    owners = {
+        "T1": Owner(changed=("src/app/core.py",), declared=("src/app/core.py",)),
+        "T2": Owner(changed=("tests/test_api.py",), declared=("tests/*.py",)),
+        "T3": Owner(changed=(), declared=("docs/**",)),
+    }
+    trace = (
+        'File "/w/.orchestrator/worktrees/_run/src/app/core.py", line 3, in f\n'
+        '  File "/usr/lib/python3.11/json/__init__.py", line 2\n'
+        "tests/test_other.py:12: AssertionError"
+    )
+    assert traceback_files(trace, ["/w/.orchestrator/worktrees/_run"]) == [
+        "src/app/core.py",
+        "tests/test_other.py",
+    ]
+    mapping = map_failures(
+        [
+            Failure("a", "tests/test_api.py", "boom"),
+            Failure("b", "tests/test_other.py", trace),
+            Failure("c", "tests/test_new.py", "no owner changed it"),
+            Failure("d", "", "nothing to go on"),
+        ],
+        owners,
+        ["/w/.orchestrator/worktrees/_run"],
+    )
+    assert {t: [f.name for f in fs] for t, fs in mapping.owned.items()} == {
+        "T2": ["a", "c"],
+        "T1": ["b"],
+    }
+    assert [f.name for f in mapping.unmapped] == ["d"]
