@@ -18,7 +18,7 @@ import os
 from pathlib import Path
 
 from ..core.models import Task
-from ..core.protocols import MergeResult
+from ..core.protocols import MergeResult, SharedWorkspace
 from .fsutil import atomic_write
 from .store import RunFiles, safe_name
 
@@ -76,11 +76,11 @@ def compare(before: dict[str, Entry], after: dict[str, Entry]) -> tuple[str, ...
     return tuple(changed)
 
 
-class ManifestWorkspace:
+class ManifestWorkspace(SharedWorkspace):
     """No isolation, but the files each task changed are found by manifests."""
 
     def __init__(self, workspace: Path, run_id: str) -> None:
-        self.workspace = workspace
+        super().__init__(workspace)
         self.folder = RunFiles(workspace, run_id).dir / "manifests"
 
     def path(self, task: Task) -> Path:

@@ -19,9 +19,9 @@ from ..core.protocols import StageContext, StageResult
 from ..infra.workspace import GitError
 from ..infra.workspace import git as workspace_git
 from .baseline import line_map
-from .changes import ChangeSet
+from .changes import ChangeSet, find_changes
 from .ranged import RangedOutcome, check_and_fix, format_ranges
-from .snapshot import Judged, judged_changes
+from .snapshot import head
 from .stage_agent import agent_failure, run_stage_agent, stage_agent_profile, stage_prompt
 from .tools import ToolRun, run_tool, tool_argv
 
@@ -58,12 +58,10 @@ class CleanupRunner:
         if tools is None:
             tools = {"ruff": tool_argv("ruff", "ruff"), "vulture": tool_argv("vulture", "vulture")}
         self.tools = tools
-        self.judged = Judged()
         self.left_alone = 0
 
     def run(self, ctx: StageContext) -> StageResult:
-        changes, judged = judged_changes(ctx)
-        self.judged = judged
+        changes = find_changes(ctx)  # what is uncommitted among them, its commit takes
         configured = ctx.config.stage(ctx.stage).command
         if not changes.files:
             return StageResult(
@@ -165,7 +163,7 @@ class CleanupRunner:
             "dead_code": dead[:MAX_LISTED],
             "steps": steps,
             "left_alone": self.left_alone,
-            **self.judged.evidence(),
+            "commit": head(changes.root) if changes.in_git else "",
         }
         ok = not problem
         summary = f"{len(changed)} of {len(changes.files)} changed files tidied" + (
