@@ -96,6 +96,8 @@ def validate(ctx: StageContext, branch: str) -> Validation:
         failed = int(tests.get("failed", 0)) + int(tests.get("errors", 0))
         green = failed == 0 and not tests.get("problem")
         counts = f"{tests.get('passed', '?')} passed, {failed} failed or errors"
+        if tests.get("commit"):
+            counts += f" at {str(tests['commit'])[:10]}"  # the commit the tests judged
         result.check(green, f"tests green: {counts}" if green else f"tests not green: {counts}")
 
     security = state.stages[StageName.SECURITY]
