@@ -12,7 +12,6 @@ import sys
 from collections.abc import Sequence
 
 from . import __version__
-from .infra.fsutil import describe_os_error
 
 STAGE_LIST = "analyze,plan,parallel,implement,security,test,cleanup,review,complete"
 
@@ -143,5 +142,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("interrupted", file=sys.stderr)
         return 130
     except OSError as exc:  # a full disk, a read-only or vanished directory: say so plainly
+        from .infra.fsutil import describe_os_error  # not imported by every command
+
         print(f"orchestrator-tui: {describe_os_error(exc, exc.filename or '')}", file=sys.stderr)
         return 1

@@ -126,7 +126,7 @@ def reference_read_markdown(text: str, file: str = "PLAN.md") -> PlanRecord:
             )
         )
     if not tasks:  # perhaps another tool's plan: say so rather than "no tasks"
-        from .foreign_plans import read_foreign
+        from orchestrator_tui.core.foreign_plans import read_foreign
 
         foreign = read_foreign(text, file)
         if foreign is not None:

@@ -7,10 +7,11 @@ the scheduler: on a small plan the whole command is mostly Python's start-up.
 from __future__ import annotations
 
 import argparse
-import json
+import os
+import shutil
 import sys
-from dataclasses import asdict
 from pathlib import Path
+from typing import TextIO
 
 from ..core.graph import critical_path, ready_tasks, waves
 from ..core.overlap import overlap_groups
@@ -40,8 +41,11 @@ def main(args: argparse.Namespace) -> int:
         plan = read_plan(args.plan, tag)
     except PlanError as exc:
         if args.json:
+            import json
+
             result = {"tasks": [], "waves": [], "critical_path": [], "overlaps": []}
-            print(json.dumps({**result, "errors": [asdict(p) for p in exc.problems]}, indent=2))
+            errors = [p._asdict() for p in exc.problems]
+            print(json.dumps({**result, "errors": errors}, indent=2))
         for problem in exc.problems:
             print(problem, file=sys.stderr)
         return 1
@@ -49,6 +53,8 @@ def main(args: argparse.Namespace) -> int:
     plan_waves, path, overlaps = waves(tasks), critical_path(tasks), overlap_groups(tasks)
     first = ready_tasks(tasks, {t.id for t in tasks if t.done or t.skip})
     if args.json:
+        import json
+
         result = {
             "title": plan.title,
             "notes": list(plan.notes),
@@ -67,49 +73,113 @@ def main(args: argparse.Namespace) -> int:
 
 def status_mark(task) -> str:  # type: ignore[no-untyped-def]
     if task.done:
-        return " [dim](done)[/]"
+        return " (done)"
     if task.skip:
-        return f" [dim]({task.note or 'skipped'}: not run)[/]"
-    return f" [cyan]({task.note})[/]" if task.note else ""
+        return f" ({task.note or 'skipped'}: not run)"
+    return f" ({task.note})" if task.note else ""
+
+
+class Style:
+    """ANSI styles when stdout is a terminal (and NO_COLOR is unset), else plain text."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self.on = stream.isatty() and not os.environ.get("NO_COLOR")
+
+    def __call__(self, text: str, code: str) -> str:
+        return f"\x1b[{code}m{text}\x1b[0m" if self.on and text else text
+
+
+def fold(text: str, width: int) -> list[str]:
+    """A cell's text in lines of at most `width` characters, broken at spaces if possible."""
+    lines: list[str] = []
+    for paragraph in text.split("\n") or [""]:
+        while len(paragraph) > width:
+            cut = paragraph.rfind(" ", 0, width + 1)
+            cut = cut if cut > 0 else width
+            lines.append(paragraph[:cut].rstrip())
+            paragraph = paragraph[cut:].lstrip()
+        lines.append(paragraph)
+    return lines
+
+
+def table_lines(title: str, header: list[str], rows: list[list[str]], columns: int) -> list[str]:
+    """A box-drawn table, its long cells folded so that it fits in `columns`."""
+    widths = [
+        max([len(h), *(len(line) for row in rows for line in row[i].split("\n"))])
+        for i, h in enumerate(header)
+    ]
+    room = columns - (3 * len(header) + 1)
+    floors = [max(3, len(h)) for h in header]
+    while sum(widths) > room:  # take from the widest column that can give, a step at a time
+        widest = max(range(len(widths)), key=lambda i: widths[i] - floors[i])
+        if widths[widest] <= floors[widest]:
+            break
+        widths[widest] -= 1
+
+    def border(left: str, fill: str, middle: str, right: str) -> str:
+        return left + middle.join(fill * (w + 2) for w in widths) + right
+
+    def cells(values: list[str], bar: str) -> list[str]:
+        folded = [fold(v, w) for v, w in zip(values, widths, strict=True)]
+        height = max(map(len, folded))
+        return [
+            bar
+            + bar.join(
+                f" {(f[n] if n < len(f) else ''):<{w}} "
+                for f, w in zip(folded, widths, strict=True)
+            )
+            + bar
+            for n in range(height)
+        ]
+
+    top = border("┏", "━", "┳", "┓")
+    out = [title.center(len(top)).rstrip(), top, *cells(header, "┃")]
+    out.append(border("┡", "━", "╇", "┩"))
+    for row in rows:
+        out += cells(row, "│")
+    out.append(border("└", "─", "┴", "┘"))
+    return out
 
 
 def print_plan(  # type: ignore[no-untyped-def]
     plan: PlanRecord, plan_waves, path, overlaps, first
 ) -> None:
-    from rich.console import Console
-    from rich.markup import escape
-    from rich.table import Table
+    """The plan as a table, then its waves, first tasks, critical path and overlaps.
 
-    console = Console()
-    for note in plan.notes:
-        console.print(f"[dim]{escape(note)}[/]")
+    Plain text and box drawing (no rich: it would double the command's start-up); the
+    plan's text is printed as written, never read as markup.
+    """
+    out = sys.stdout
+    style = Style(out)
+    columns = shutil.get_terminal_size((80, 24)).columns
     on_path = set(path)
     wave_of = {tid: n for n, wave in enumerate(plan_waves) for tid in wave}
     count = len(plan.tasks)
-    # Plan text is data, not markup: a title like "Fix [/b] tags" must print as written.
-    table = Table(title=f"{escape(plan.title or plan.source)} — {count} task{'s' * (count != 1)}")
-    for column in ("wave", "id", "title", "depends", "files", "agent", "estimate"):
-        table.add_column(column, overflow="fold")
-    for task in plan.tasks:
-        mark = "[bold magenta]★[/] " if task.id in on_path else ""
-        table.add_row(
+    header = ["wave", "id", "title", "depends", "files", "agent", "estimate"]
+    rows = [
+        [
             str(wave_of[task.id] + 1),
-            mark + escape(task.id),
-            escape(task.title) + status_mark(task),
-            escape(", ".join(task.depends)) or "—",
-            escape(", ".join(task.files)) or "—",
-            escape(task.agent or "default"),
+            ("★ " if task.id in on_path else "") + task.id,
+            task.title + status_mark(task),
+            ", ".join(task.depends) or "—",
+            ", ".join(task.files) or "—",
+            task.agent or "default",
             format_duration(task.estimate) if task.estimate else "—",
-        )
-    console.print(table)
-    waves_text = f"{len(plan_waves)} wave{'s' * (len(plan_waves) != 1)}"
+        ]
+        for task in plan.tasks
+    ]
+    lines = [style(note, "2") for note in plan.notes]
+    title = f"{plan.title or plan.source} — {count} task{'s' * (count != 1)}"
+    lines += table_lines(title, header, rows, columns)
+    waves_text = style(f"{len(plan_waves)} wave{'s' * (len(plan_waves) != 1)}", "1")
     if first:
-        console.print(f"[bold]{waves_text}[/]; first to run: {escape(', '.join(first))}")
+        lines.append(f"{waves_text}; first to run: {', '.join(first)}")
     else:
-        console.print(f"[bold]{waves_text}[/]; nothing to run: every task is done or skipped")
-    console.print(f"[bold magenta]★ critical path:[/] {escape(' → '.join(path))}")
+        lines.append(f"{waves_text}; nothing to run: every task is done or skipped")
+    lines.append(f"{style('★ critical path:', '1;35')} {' → '.join(path)}")
     for group in overlaps:
-        console.print(
-            f"[yellow]overlap:[/] {escape(', '.join(group))} may touch the same files; "
+        lines.append(
+            f"{style('overlap:', '33')} {', '.join(group)} may touch the same files; "
             "they will not run side by side"
         )
+    out.write("\n".join(lines) + "\n")

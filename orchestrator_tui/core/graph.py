@@ -7,17 +7,14 @@ are checked in well under a second or two.
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 if TYPE_CHECKING:  # graph functions take anything with the fields of a Task
     from .models import Task
 
 
-@dataclass(frozen=True)
-class GraphProblem:
+class GraphProblem(NamedTuple):
     """A dependency problem of one task."""
 
     task_id: str
@@ -29,6 +26,12 @@ class GraphProblem:
 # How many (unknown ID, task ID) pairs the "did you mean" search may compare: 10,000
 # unknown dependencies in a plan of 10,000 tasks must not take minutes.
 SUGGESTION_BUDGET = 50_000
+
+
+def close_matches(word: str, possibilities: list[str], n: int, cutoff: float) -> list[str]:
+    from difflib import get_close_matches  # only for a problem: not at start-up
+
+    return get_close_matches(word, possibilities, n=n, cutoff=cutoff)
 
 
 def check_graph(
@@ -62,7 +65,7 @@ def check_graph(
                     possible = 3 * len(dep) <= 7 * longest
                     within_budget = len(suggestions) * len(sorted_ids) < SUGGESTION_BUDGET
                     suggestions[dep] = (
-                        difflib.get_close_matches(dep, sorted_ids, n=2, cutoff=0.6)
+                        close_matches(dep, sorted_ids, n=2, cutoff=0.6)
                         if possible and within_budget
                         else []
                     )

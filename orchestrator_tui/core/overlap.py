@@ -77,7 +77,17 @@ def patterns_may_meet(a: str, b: str) -> bool:
 
 def overlap_conflicts(tasks: Sequence[Task]) -> dict[str, set[str]]:
     """For each task, the tasks it must not run beside: they may touch the same file and
-    neither depends (directly or through others) on the other.
+    neither depends (directly or through others) on the other."""
+    conflicts: dict[str, set[str]] = defaultdict(set)
+    for a, b in conflict_pairs(tasks):
+        conflicts[tasks[a].id].add(tasks[b].id)
+        conflicts[tasks[b].id].add(tasks[a].id)
+    return conflicts
+
+
+def conflict_pairs(tasks: Sequence[Task]) -> list[tuple[int, int]]:
+    """The pairs of plan positions that may touch the same file, neither depending on the
+    other (see overlap_conflicts).
 
     Candidate pairs come from indexes, not from comparing every declared path with every
     other: literal paths by exact name and by parent directory, globs by their fixed
@@ -86,11 +96,22 @@ def overlap_conflicts(tasks: Sequence[Task]) -> dict[str, set[str]]:
     """
     literal_owners: dict[str, list[int]] = defaultdict(list)
     glob_owners: dict[str, list[int]] = defaultdict(list)
+    spelled: dict[str, tuple[str, bool]] = {}  # declared → (normal form, is a glob)
     for position, t in enumerate(tasks):
         if not t.files:
             continue
-        for path in {normalize_path(f) for f in t.files if f.strip()}:
-            (glob_owners if is_glob(path) else literal_owners)[path].append(position)
+        seen = set()
+        for declared in t.files:
+            known = spelled.get(declared)
+            if known is None:
+                if not declared.strip():
+                    continue
+                path = normalize_path(declared)
+                known = spelled[declared] = (path, is_glob(path))
+            path, glob = known
+            if path not in seen:
+                seen.add(path)
+                (glob_owners if glob else literal_owners)[path].append(position)
     size = len(tasks)
     pairs: set[int] = set()  # low * size + high, low < high
 
@@ -107,7 +128,10 @@ def overlap_conflicts(tasks: Sequence[Task]) -> dict[str, set[str]]:
                     pairs.add(a * size + b if a < b else b * size + a)
 
     for path, owners in literal_owners.items():
-        if len(owners) > 1:
+        if len(owners) == 2:  # the usual case, without a call
+            a, b = owners
+            pairs.add(a * size + b)  # owners are in plan order
+        elif len(owners) > 2:
             pair_within(owners)
         if "/" in path:
             for directory in parent_dirs(path):
@@ -138,45 +162,51 @@ def overlap_conflicts(tasks: Sequence[Task]) -> dict[str, set[str]]:
         while after < len(prefixes) and prefixes[after].startswith(prefix):
             pair_across(by_prefix[prefix], by_prefix[prefixes[after]])
             after += 1
-    conflicts: dict[str, set[str]] = defaultdict(set)
     if not pairs:
-        return conflicts
-    related = Ancestry(tasks).related_positions
+        return []
+    ancestry = Ancestry(tasks)
+    rank, below, above, search = ancestry.rank, ancestry.below, ancestry.above, ancestry.search
+    found = []
     for key in pairs:
         a, b = divmod(key, size)
-        if not related(a, b):
-            conflicts[tasks[a].id].add(tasks[b].id)
-            conflicts[tasks[b].id].add(tasks[a].id)
-    return conflicts
+        high, low = (a, b) if rank[a] > rank[b] else (b, a)
+        low_above, high_below = above[low], below[high]
+        # The labels settle most pairs (see Ancestry); the search, the rest.
+        unordered = below[low] & ~high_below or above[high] & ~low_above
+        if unordered or not (high_below & low_above or search(high, low)):
+            found.append((a, b))
+    return found
 
 
 def overlap_groups(tasks: Sequence[Task]) -> list[list[str]]:
-    """Groups of tasks (connected by possible file overlap) that will not run side by side."""
-    conflicts = overlap_conflicts(tasks)
-    order = {t.id: i for i, t in enumerate(tasks)}
-    seen: set[str] = set()
-    groups: list[list[str]] = []
-    for task in tasks:
-        if task.id in seen or task.id not in conflicts:
-            continue
-        group, queue = [], [task.id]
-        seen.add(task.id)
-        while queue:
-            node = queue.pop()
-            group.append(node)
-            for other in conflicts[node]:
-                if other not in seen:
-                    seen.add(other)
-                    queue.append(other)
-        groups.append(sorted(group, key=order.__getitem__))
-    return groups
+    """Groups of tasks (connected by possible file overlap) that will not run side by side,
+    each in plan order, in the order of their first tasks."""
+    parent = list(range(len(tasks)))
+
+    def root(node: int) -> int:
+        while parent[node] != node:
+            parent[node] = parent[parent[node]]
+            node = parent[node]
+        return node
+
+    members = set()
+    for a, b in conflict_pairs(tasks):
+        members.add(a)
+        members.add(b)
+        ra, rb = root(a), root(b)
+        if ra != rb:
+            parent[max(ra, rb)] = min(ra, rb)
+    groups: dict[int, list[str]] = {}
+    for position in sorted(members):
+        groups.setdefault(root(position), []).append(tasks[position].id)
+    return list(groups.values())
 
 
 class Ancestry:
     """Answers 'does one of these two tasks depend on the other?' for an acyclic plan.
 
     Most pairs are settled by labels alone. Landmark tasks, evenly spread over a
-    topological order (at least LANDMARKS of them, and one per SPACING tasks in a large
+    topological order (at least LANDMARKS of them, one per SPACING tasks up to MOST in a large
     plan, so that the searches below stay short however large the plan), give each task
     two bit sets: the landmarks it depends on and the landmarks that depend on it. `high`
     cannot depend on `low` if `low` depends on a landmark that `high` does not (or the
@@ -186,7 +216,8 @@ class Ancestry:
     """
 
     LANDMARKS = 256
-    SPACING = 48
+    SPACING = 16
+    MOST = 1024  # bits per label: 100,000 tasks take 26 MB of labels, not 150
 
     def __init__(self, tasks: Sequence[Task]) -> None:
         known = dependency_positions(tasks)
@@ -195,7 +226,7 @@ class Ancestry:
         rank = [0] * count  # a task's place in the topological order
         for place, position in enumerate(order):
             rank[position] = place
-        landmarks = max(self.LANDMARKS, count // self.SPACING, 1)
+        landmarks = max(self.LANDMARKS, min(self.MOST, count // self.SPACING), 1)
         step = max(1, count // landmarks)
         below = [0] * count  # landmarks a task depends on (itself included)
         above = [0] * count  # landmarks that depend on it (itself included)
@@ -225,6 +256,12 @@ class Ancestry:
             return False
         if below[high] & low_above:
             return True
+        return self.search(high, low)
+
+    def search(self, high: int, low: int) -> bool:
+        """The part of depends_on that the labels of `high` and `low` did not settle."""
+        rank, below, above = self.rank, self.below, self.above
+        floor, low_below, low_above = rank[low], below[low], above[low]
         stack, seen = [high], {high}
         depends = self.depends
         while stack:

@@ -9,6 +9,7 @@ light records (core/plan_fields.py); `parse_plan` turns them into models.Plan, w
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -186,6 +187,19 @@ def parse_markdown(text: str, file: str = "PLAN.md") -> Plan:
     return to_plan(read_markdown(text, file))
 
 
+def special_offsets(text: str) -> Iterator[int]:
+    """Where the lines that matter start (see SPECIAL_LINE); without fences, by str.find."""
+    if "```" in text or "~~~" in text:
+        yield from (match.start() for match in SPECIAL_LINE.finditer(text))
+        return
+    if text.startswith("##"):
+        yield 0
+    found = text.find("\n##")
+    while found >= 0:
+        yield found + 1
+        found = text.find("\n##", found + 3)
+
+
 def read_markdown(text: str, file: str = "PLAN.md") -> PlanRecord:
     """`parse_markdown`, as records.
 
@@ -200,9 +214,9 @@ def read_markdown(text: str, file: str = "PLAN.md") -> PlanRecord:
     strays: list[int] = []  # `## ` lines in tasks that are not task headings
     in_fence, fence_line = False, 0
     index, counted = 0, 0
-    for special in SPECIAL_LINE.finditer(text):
-        index += text.count("\n", counted, special.start())
-        counted = special.start()
+    for offset in special_offsets(text):
+        index += text.count("\n", counted, offset)
+        counted = offset
         line = lines[index]
         if FENCE.match(line):
             in_fence, fence_line = not in_fence, index + 1

@@ -7,10 +7,8 @@ records, and the app turns them into models.Plan (core/plan.py, `to_plan`).
 
 from __future__ import annotations
 
-import difflib
 import math
 import re
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from .graph import check_graph
@@ -51,8 +49,7 @@ KEY_HINTS = {
 }
 
 
-@dataclass(frozen=True)
-class PlanProblem:
+class PlanProblem(NamedTuple):
     """One thing wrong with a plan, where it is, and how to fix it."""
 
     file: str
@@ -215,7 +212,9 @@ class TaskFields:
 
     def unknown_key(self, key: str, line: int, markdown: bool = True) -> None:
         known = TASK_KEYS if markdown else ("id", "title", "description", *TASK_KEYS)
-        close = difflib.get_close_matches(key.lower(), known, n=1)
+        from difflib import get_close_matches  # only for a problem: not at start-up
+
+        close = get_close_matches(key.lower(), known, n=1)
         hint = f"did you mean {close[0]}?" if close else f"known keys: {', '.join(known)}"
         if not close and markdown:
             hint += "; put a blank line before the description"
