@@ -13,6 +13,14 @@ if [ ! -x .tools/node_modules/.bin/claude ]; then
   npm install --silent --no-audit --no-fund --prefix .tools @anthropic-ai/claude-code
 fi
 
+# ACP agents for the acp backend's tests: claude-agent-acp (0.49 is the last that runs on
+# Node 20; it drives the CLI above through CLAUDE_CODE_EXECUTABLE) and Gemini CLI (`gemini --acp`,
+# against a loopback stand-in of the Gemini API). Install scripts are not needed.
+if [ ! -x .tools/node_modules/.bin/claude-agent-acp ] || [ ! -x .tools/node_modules/.bin/gemini ]; then
+  npm install --silent --no-audit --no-fund --ignore-scripts --prefix .tools \
+    @agentclientprotocol/claude-agent-acp@0.49.0 @google/gemini-cli@0.61.0
+fi
+
 # tmux, for the side-pane tests.
 if ! command -v tmux >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1; then
   (apt-get update -qq && apt-get install -y -qq tmux) >/dev/null 2>&1 || echo "note: could not install tmux"

@@ -38,6 +38,10 @@ def make_backend(workspace: Path, name: str, profile: AgentProfile) -> AgentBack
         from .command import CommandBackend
 
         return CommandBackend(name, profile)
+    if backend == "acp":
+        from .acp import AcpBackend
+
+        return AcpBackend(name, profile)
     if backend == "shell":
         from .shell import ShellBackend
 

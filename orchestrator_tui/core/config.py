@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from .models import StageName
 
 CONFIG_PATH = Path(".orchestrator") / "config.toml"
-BACKENDS = ("claude", "codex", "gemini", "aider", "command", "shell", "simulated")
+BACKENDS = ("claude", "codex", "gemini", "aider", "acp", "command", "shell", "simulated")
 
 
 class Section(BaseModel):
@@ -75,8 +75,11 @@ class GateSettings(Section):
 
 
 class AgentProfile(Section):
-    backend: Literal["claude", "codex", "gemini", "aider", "command", "shell", "simulated"] = Field(
-        "claude", description="claude | codex | gemini | aider | command | shell | simulated"
+    backend: Literal[
+        "claude", "codex", "gemini", "aider", "acp", "command", "shell", "simulated"
+    ] = Field(
+        "claude",
+        description="claude | codex | gemini | aider | acp | command | shell | simulated",
     )
     executable: str = Field("", description="program to run; empty: the backend's usual name")
     model: str = Field("", description="model name passed to the CLI; empty: its default")
@@ -89,7 +92,9 @@ class AgentProfile(Section):
     args: list[str] = Field([], description="extra arguments, appended to the argv")
     env: dict[str, str] = Field({}, description="extra environment variables")
     command: list[str] = Field(
-        [], description="command backend: argv template with {prompt_file}, {workdir}, {task_id}"
+        [],
+        description="command backend: argv template with {prompt_file}, {workdir}, {task_id}; "
+        'acp backend: the agent program, e.g. ["claude-agent-acp"] or ["gemini", "--acp"]',
     )
     shell: bool = Field(False, description="shell backend: run `run:` lines through /bin/sh")
     script: str = Field("", description="simulated backend: a TOML script of per-task behaviour")
