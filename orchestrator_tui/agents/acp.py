@@ -28,14 +28,15 @@ import threading
 import time
 from typing import IO, Any
 
+from ..core.config import AgentProfile
 from ..core.protocols import AgentEvents, AgentJob, AgentResult
 from . import procgroup
 from .acp_asking import Asking
 from .acp_view import AcpView, dump, prompt_tokens
-from .base import CliBackend, clip
+from .base import clip
 from .procgroup import ProcessGroup
 from .redact import redact_secrets
-from .runner import describe_argv, find_executable
+from .runner import describe_argv, find_executable, merged_env
 
 STREAM_LIMIT = 50 * 1024 * 1024
 TICK = 0.05
@@ -50,8 +51,21 @@ AUTH_KEYS = {
 MODE_ALIASES = {"acceptEdits": ("acceptEdits", "autoEdit", "auto_edit", "auto-edit")}
 
 
-class AcpBackend(CliBackend):
-    default_executable = ""
+class AcpBackend:
+    """Runs in a thread of its own (`run`): its asyncio loop waits on the agent's pipes."""
+
+    def __init__(self, profile_name: str, profile: AgentProfile) -> None:
+        self.profile_name = profile_name
+        self.profile = profile
+
+    def env(self, job: AgentJob) -> dict[str, str]:
+        info = {
+            "ORCH_RUN_ID": job.run_id,
+            "ORCH_TASK_ID": job.task.id,
+            "ORCH_PROMPT_FILE": str(job.prompt_file),
+            "ORCH_WORKDIR": str(job.workdir),
+        }
+        return merged_env(info, self.profile.env, job.env)
 
     def argv(self, job: AgentJob) -> list[str]:
         base = list(self.profile.command) or (
@@ -369,13 +383,19 @@ class AcpRun(Asking):
         await self.set_mode(conn, dump(response) if response is not None else {})
 
     async def set_mode(self, conn: Any, session: dict[str, Any]) -> None:
+        import acp
+
         wanted = self.backend.profile.permission_mode
         modes = session.get("modes") or {}
         available = [str(m.get("id")) for m in modes.get("availableModes") or []]
         for mode in MODE_ALIASES.get(wanted, (wanted,)) if wanted else ():
             if mode in available:
-                if mode != modes.get("currentModeId"):
+                if mode == modes.get("currentModeId"):
+                    return
+                try:
                     await conn.set_session_mode(session_id=self.session_id, mode_id=mode)
+                except acp.RequestError as exc:  # e.g. gemini in a folder it does not trust
+                    self.show([f"[orchestrator] session mode {mode} refused: {error_text(exc)}"])
                 return
 
     def turn_ended(self, response: dict[str, Any]) -> None:

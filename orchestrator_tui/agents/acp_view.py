@@ -142,6 +142,7 @@ class AcpView:
             return []
         shown = self.flush()
         if kind in ("tool_call", "tool_call_update"):
+            self.turn_text = []  # the final text comes after the last tool call
             shown += self.tool_call(update)
         elif kind == "plan":
             shown += self.plan_update(update.get("entries") or [])
