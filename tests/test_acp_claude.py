@@ -109,9 +109,7 @@ def test_cancel_while_a_request_waits_withdraws_it_and_kills_the_group(
     cancel = threading.Event()
     threading.Thread(target=lambda: events.asked.wait(60) and cancel.set(), daemon=True).start()
     started = time.monotonic()
-    result, workdir, job = run_acp(
-        tmp_path, api, adapter, f"BASH: {RUN_PY}", events, cancel=cancel
-    )
+    result, workdir, job = run_acp(tmp_path, api, adapter, f"BASH: {RUN_PY}", events, cancel=cancel)
     assert result.reason == "cancelled" and not result.ok
     assert time.monotonic() - started < 30
     assert events.withdrawn == [("P1", "the agent's turn ended before an answer")]

@@ -36,7 +36,7 @@ from .acp_view import AcpView, dump, prompt_tokens
 from .base import clip
 from .procgroup import ProcessGroup
 from .redact import redact_secrets
-from .runner import describe_argv, find_executable, merged_env
+from .spec import describe_argv, find_executable, merged_env
 
 STREAM_LIMIT = 50 * 1024 * 1024
 TICK = 0.05

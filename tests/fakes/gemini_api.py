@@ -38,7 +38,9 @@ SIDE_ANSWER = {
 
 
 def _texts(content: dict[str, Any]) -> list[str]:
-    return [str(p["text"]) for p in content.get("parts") or [] if isinstance(p, dict) and "text" in p]
+    return [
+        str(p["text"]) for p in content.get("parts") or [] if isinstance(p, dict) and "text" in p
+    ]
 
 
 def _is_prompt(content: dict[str, Any]) -> bool:
