@@ -107,6 +107,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     agents = commands.add_parser("agents", help="list agent profiles and their executables")
     workspace_arg(agents)
+    agents.add_argument(
+        "--probe", action="store_true", help="ACP profiles: start each and show its initialize"
+    )
     agents.set_defaults(handler="agents")
     return parser
 

@@ -125,3 +125,73 @@ def _has_workdir(pid: int, workdir: Path) -> bool:
         return os.readlink(f"/proc/{pid}/cwd") == str(workdir)
     except OSError:
         return False
+
+
+def _in_turn(events: AskingEvents, timeout: float = 60.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        channel = events.channel
+        if channel is not None and channel.in_turn and channel.session_id:
+            return channel
+        time.sleep(0.05)
+    raise AssertionError("the agent never started its turn")
+
+
+def test_a_message_said_mid_turn_is_the_next_prompt(
+    tmp_path: Path, api: FakeAnthropic, adapter: str
+) -> None:
+    events = AskingEvents(lambda request: None)
+    said: list[str] = []
+
+    def speak() -> None:
+        said.append(_in_turn(events).say("REPLY: second answer"))
+
+    threading.Thread(target=speak, daemon=True).start()
+    result, _, _ = run_acp(tmp_path, api, adapter, "DELAY_MS: 1500\nREPLY: first answer", events)
+    assert said == [""]
+    assert result.ok and result.final_text == "second answer", (result, events.lines)
+    assert [line for line in events.lines if line.startswith("■ end_turn")][1:], events.lines
+    prompts = [str(body["messages"]) for body in api.messages_requests()]
+    assert any("REPLY: second answer" in text for text in prompts)
+
+
+def test_interrupt_ends_the_turn_and_the_next_message_starts_another(
+    tmp_path: Path, api: FakeAnthropic, adapter: str
+) -> None:
+    events = AskingEvents(lambda request: None)
+    answers: list[str] = []
+
+    def interrupt_then_say() -> None:
+        channel = _in_turn(events)
+        time.sleep(0.5)
+        answers.append(channel.interrupt())
+        deadline = time.monotonic() + 30
+        while not channel.holding() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        answers.append(channel.say("REPLY: after the interrupt"))
+
+    threading.Thread(target=interrupt_then_say, daemon=True).start()
+    result, _, _ = run_acp(tmp_path, api, adapter, "DELAY_MS: 6000\nREPLY: slow", events)
+    assert answers == ["", ""]
+    assert result.ok, (result, events.lines)
+    turns = [line.split(" ·")[0] for line in events.lines if line.startswith("■ ")]
+    assert turns == ["■ cancelled", "■ end_turn"], events.lines
+    # (claude-agent-acp 0.49 may answer the next prompt with the cancelled request's late
+    # reply — observed: final text "slow" — so the text is not asserted here)
+
+
+def test_agents_shows_acp_profiles_and_their_initialize_only_when_probed(
+    tmp_path: Path, adapter: str, capsys: pytest.CaptureFixture[str], monkeypatch
+) -> None:
+    from orchestrator_tui.cli import main
+
+    monkeypatch.setenv("COLUMNS", "250")
+    (tmp_path / ".orchestrator").mkdir()
+    (tmp_path / ".orchestrator" / "config.toml").write_text(
+        f'[agents]\ndefault = "acp"\n[agents.acp]\nbackend = "acp"\ncommand = ["{adapter}"]\n'
+    )
+    assert main(["agents", "-C", str(tmp_path)]) == 0
+    assert "ACP (--probe: its answer to initialize)" in capsys.readouterr().out
+    assert main(["agents", "-C", str(tmp_path), "--probe"]) == 0
+    out = " ".join(capsys.readouterr().out.split())
+    assert "@agentclientprotocol/claude-agent-acp 0.49.0" in out and "promptQueueing" in out

@@ -4,6 +4,10 @@ For each profile of the workspace's config: its backend, the program it runs (fo
 PATH, with the profile's own PATH when it sets one, or "not found") and what
 `<program> --version` answers within a few seconds. Exit 0 when the default profile can
 run, 1 when it cannot (so scripts can check a machine before a run), 2 for a bad config.
+
+ACP profiles (`backend = "acp"`) are not run with `--version` (an ACP agent waits on its
+stdin); `--probe` starts each one, sends `initialize` and shows its answer in one line
+(name, version, session capabilities, auth methods).
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from ..agents.runner import find_executable, merged_env
 from ..core.config import AgentProfile, Config, ConfigError, load_config
 
 VERSION_TIMEOUT = 5.0
+INITIALIZE_TIMEOUT = 30.0
 DEFAULT_PROGRAMS = {"claude": "claude", "codex": "codex", "gemini": "gemini", "aider": "aider"}
 
 
@@ -42,6 +47,8 @@ def program_of(profile: AgentProfile) -> str:
         return profile.executable or (profile.command[0] if profile.command else "")
     if profile.backend == "shell":
         return profile.executable or ("/bin/sh" if profile.shell else "")
+    if profile.backend == "acp":
+        return profile.command[0] if profile.command else profile.executable
     return profile.executable or DEFAULT_PROGRAMS.get(profile.backend, "")
 
 
@@ -71,7 +78,9 @@ def probe_version(path: str, env: dict[str, str], cwd: Path) -> str:
     return first or "?"
 
 
-def inspect(name: str, profile: AgentProfile, config: Config, workspace: Path) -> ProfileInfo:
+def inspect(
+    name: str, profile: AgentProfile, config: Config, workspace: Path, probe: bool = False
+) -> ProfileInfo:
     program = program_of(profile)
     is_default = name == config.agents.default
     if profile.backend == "simulated":
@@ -82,15 +91,31 @@ def inspect(name: str, profile: AgentProfile, config: Config, workspace: Path) -
         )
     env = merged_env(profile.env)
     path = find_executable(program, env, workspace) or ""
-    version = probe_version(path, env, workspace) if path else "-"
+    if profile.backend == "acp":
+        version = acp_answer(profile, env, workspace, path, probe)
+    else:
+        version = probe_version(path, env, workspace) if path else "-"
     return ProfileInfo(name, profile.backend, program, path, version, is_default)
 
 
-def describe_profiles(config: Config, workspace: Path) -> list[ProfileInfo]:
+def acp_answer(
+    profile: AgentProfile, env: dict[str, str], cwd: Path, path: str, probe: bool
+) -> str:
+    if not path:
+        return "-"
+    if not probe:
+        return "ACP (--probe: its answer to initialize)"
+    from ..agents.acp import probe_initialize
+
+    argv = [path, *(profile.command[1:] if profile.command else []), *profile.args]
+    return probe_initialize(argv, env, cwd, INITIALIZE_TIMEOUT)
+
+
+def describe_profiles(config: Config, workspace: Path, probe: bool = False) -> list[ProfileInfo]:
     profiles = config.agents.profiles
     with ThreadPoolExecutor(max_workers=max(1, min(8, len(profiles)))) as pool:
         futures = [
-            pool.submit(inspect, name, profile, config, workspace)
+            pool.submit(inspect, name, profile, config, workspace, probe)
             for name, profile in profiles.items()
         ]
         return [future.result() for future in futures]
@@ -106,7 +131,7 @@ def main(args: argparse.Namespace) -> int:
     except ConfigError as exc:
         print(exc, file=sys.stderr)
         return 2
-    infos = describe_profiles(config, workspace.resolve())
+    infos = describe_profiles(config, workspace.resolve(), bool(getattr(args, "probe", False)))
     print_profiles(infos)
     default = next((i for i in infos if i.default), None)
     if default is None:  # a default that names a bare backend, not a profile
