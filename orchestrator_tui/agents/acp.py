@@ -26,18 +26,18 @@ import contextlib
 import json
 import threading
 import time
-from pathlib import Path
 from typing import IO, Any
 
 from ..core.config import AgentProfile
 from ..core.protocols import AgentEvents, AgentJob, AgentResult
+from ..core.redact import mask_text
 from . import procgroup
-from .acp_asking import Asking
+from .acp_asking import Asking, Client, error_text
 from .acp_view import AcpView, dump, prompt_tokens
 from .base import clip
 from .procgroup import ProcessGroup
 from .redact import redact_secrets
-from .spec import describe_argv, find_executable, merged_env
+from .spec import clip_display, describe_argv, find_executable, merged_env
 
 STREAM_LIMIT = 50 * 1024 * 1024
 TICK = 0.05
@@ -95,21 +95,6 @@ class AcpBackend:
         return asyncio.run(AcpRun(self, job, events, cancel, argv, env).main())
 
 
-class Client:
-    """The client side the agent calls: updates and permission requests."""
-
-    def __init__(self, run: AcpRun) -> None:
-        self.run = run
-
-    async def session_update(self, session_id: str, update: Any, **kwargs: Any) -> None:
-        self.run.show(self.run.view.update(dump(update)))
-
-    async def request_permission(
-        self, session_id: str, tool_call: Any, options: list[Any], **kwargs: Any
-    ) -> Any:
-        return await self.run.permission(dump(tool_call), [dump(o) for o in options])
-
-
 class AcpRun(Asking):
     """One agent process and its session, on an asyncio loop in the backend's thread."""
 
@@ -152,6 +137,8 @@ class AcpRun(Asking):
     # ---- output and the log -----------------------------------------------------------
 
     def show(self, lines: list[str]) -> None:
+        """Lines for the views: always masked (run.redact is about the log), capped."""
+        lines = [clip_display(mask_text(line)) for line in lines]
         with self.lock:
             self.pending_lines.extend(lines)
             self.last_output = time.monotonic()
@@ -410,70 +397,3 @@ class AcpRun(Asking):
             f"■ {self.stop_reason} · {used_in} in / {used_out} out tokens · ${self.view.cost:.4f}"
         )
         self.show(lines)
-
-
-def error_text(exc: Exception) -> str:
-    """A JSON-RPC error's message with its details ("Internal error: … exited with code 1")."""
-    text = str(exc) or repr(exc)
-    data = getattr(exc, "data", None)
-    details = data.get("details") or data.get("message") if isinstance(data, dict) else data
-    return f"{text}: {details}" if details and str(details) not in text else text
-
-
-def describe_initialize(info: dict[str, Any]) -> str:
-    """An `initialize` answer in one line: "gemini-cli 0.61.0 · load, resume · auth: …"."""
-    agent = info.get("agentInfo") or {}
-    caps = info.get("agentCapabilities") or {}
-    can = [name for name in ("loadSession",) if caps.get(name)]
-    can += sorted((caps.get("sessionCapabilities") or {}).keys())
-    meta = caps.get("_meta") or {}
-    can += sorted(k for v in meta.values() if isinstance(v, dict) for k, on in v.items() if on)
-    auth = [str(m.get("id")) for m in info.get("authMethods") or [] if isinstance(m, dict)]
-    parts = [f"{agent.get('name', '?')} {agent.get('version', '')}".strip()]
-    parts.append(", ".join(can) or "no session capabilities")
-    if auth:
-        parts.append("auth: " + ", ".join(auth))
-    return " · ".join(parts)
-
-
-def probe_initialize(argv: list[str], env: dict[str, str], cwd: Path, timeout: float) -> str:
-    """Start the agent, send `initialize`, stop its process group: its answer in one line
-    (or why there is none). Only on request (`orchestrator-tui agents --probe`)."""
-
-    async def probe() -> str:
-        import acp
-
-        proc = await asyncio.create_subprocess_exec(
-            *argv,
-            stdin=asyncio.subprocess.PIPE,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.DEVNULL,
-            cwd=cwd,
-            env=env,
-            start_new_session=True,
-            limit=STREAM_LIMIT,
-        )
-        assert proc.stdin is not None and proc.stdout is not None
-        conn = acp.connect_to_agent(Client(None), proc.stdin, proc.stdout)  # type: ignore[arg-type]
-        try:
-            init = await asyncio.wait_for(
-                conn.initialize(protocol_version=acp.PROTOCOL_VERSION), timeout
-            )
-            return describe_initialize(dump(init))
-        except TimeoutError:
-            return f"no answer to initialize within {timeout:g} s"
-        except Exception as exc:
-            return f"initialize failed: {clip(error_text(exc), 160)}"
-        finally:
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(conn.close(), 1.0)
-            await asyncio.get_running_loop().run_in_executor(
-                None, ProcessGroup(None, proc.pid).kill
-            )
-            with contextlib.suppress(BaseException):
-                await asyncio.wait_for(proc.wait(), 2.0)
-
-    try:
-        return asyncio.run(probe())
-    except OSError as exc:
-        return f"cannot run it: {exc.strerror or exc}"

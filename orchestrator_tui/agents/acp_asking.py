@@ -19,7 +19,8 @@ import asyncio
 from typing import Any
 
 from ..core.protocols import AgentEvents, AgentJob, AgentResult
-from .acp_view import AcpView, describe_permission, pick_option
+from ..core.redact import mask_text
+from .acp_view import AcpView, describe_permission, dump, pick_option
 from .base import clip
 
 HUMANS = ("app", "monitor", "cli")
@@ -29,6 +30,21 @@ STOP_REASONS = {
     "refusal": "agent reported error: the model refused",
     "cancelled": "agent reported error: the agent cancelled the turn",
 }
+
+
+class Client:
+    """The client side the agent calls: updates and permission requests."""
+
+    def __init__(self, run: Any) -> None:
+        self.run = run
+
+    async def session_update(self, session_id: str, update: Any, **kwargs: Any) -> None:
+        self.run.show(self.run.view.update(dump(update)))
+
+    async def request_permission(
+        self, session_id: str, tool_call: Any, options: list[Any], **kwargs: Any
+    ) -> Any:
+        return await self.run.permission(dump(tool_call), [dump(o) for o in options])
 
 
 class Asking:
@@ -74,6 +90,7 @@ class Asking:
         known = self.view.calls.get(str(call.get("toolCallId") or ""), {})
         call = {**known, **{k: v for k, v in call.items() if v not in (None, [], {})}}
         fields = describe_permission(call, options, self.job.workdir)
+        fields.update(summary=mask_text(fields["summary"]), detail=mask_text(fields["detail"]))
         line = f"{fields['tool']} {fields['summary']}".rstrip()
         if self.stopping or self.ended:
             return respond(None)
@@ -197,3 +214,11 @@ def make_request(fields: dict[str, Any], raw: dict[str, Any]) -> Any:
 def settle(future: asyncio.Future[Any], answer: Any) -> None:
     if not future.done():
         future.set_result(answer)
+
+
+def error_text(exc: Exception) -> str:
+    """A JSON-RPC error's message with its details ("Internal error: … exited with code 1")."""
+    text = str(exc) or repr(exc)
+    data = getattr(exc, "data", None)
+    details = data.get("details") or data.get("message") if isinstance(data, dict) else data
+    return f"{text}: {details}" if details and str(details) not in text else text

@@ -105,7 +105,7 @@ def acp_answer(
         return "-"
     if not probe:
         return "ACP (--probe: its answer to initialize)"
-    from ..agents.acp import probe_initialize
+    from ..agents.acp_probe import probe_initialize
 
     argv = [path, *(profile.command[1:] if profile.command else []), *profile.args]
     return probe_initialize(argv, env, cwd, INITIALIZE_TIMEOUT)
