@@ -343,8 +343,8 @@ class AcpRun(Asking):
         except acp.RequestError as exc:
             self.error = f"agent reported error: {clip(error_text(exc), 240)}"
             self.show([f"✗ {self.error}"])
-        except ConnectionError as exc:
-            self.error = f"the agent closed the connection: {exc}"
+        except ConnectionError:
+            pass  # the agent went away: its exit says why (result)
 
     async def open_session(self, conn: Any) -> None:
         job = self.job
