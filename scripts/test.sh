@@ -13,11 +13,12 @@ if [ ! -x .tools/node_modules/.bin/claude ]; then
   npm install --silent --no-audit --no-fund --prefix .tools @anthropic-ai/claude-code
 fi
 
-# ACP agents for the acp backend's tests: claude-agent-acp (0.49 is the last that runs on
-# Node 20; it drives the CLI above through CLAUDE_CODE_EXECUTABLE) and Gemini CLI (`gemini --acp`,
-# against a loopback stand-in of the Gemini API). Install scripts are not needed.
-if [ ! -x .tools/node_modules/.bin/claude-agent-acp ] || [ ! -x .tools/node_modules/.bin/gemini ]; then
-  npm install --silent --no-audit --no-fund --ignore-scripts --prefix .tools \
+# ACP agents for the acp backend's tests, in a prefix of their own: claude-agent-acp (0.49 is
+# the last that runs on Node 20; it drives the CLI above through CLAUDE_CODE_EXECUTABLE, so the
+# SDK's own 220 MB native CLI, an optional dependency, is left out) and Gemini CLI
+# (`gemini --acp`, against a loopback stand-in of the Gemini API). No install scripts needed.
+if [ ! -x .tools/acp/node_modules/.bin/claude-agent-acp ] || [ ! -x .tools/acp/node_modules/.bin/gemini ]; then
+  npm install --silent --no-audit --no-fund --ignore-scripts --omit=optional --prefix .tools/acp \
     @agentclientprotocol/claude-agent-acp@0.49.0 @google/gemini-cli@0.61.0
 fi
 

@@ -19,14 +19,19 @@ except ModuleNotFoundError:  # pragma: no cover - depends on the test layout
     from tests.fakes.claude_env import claude_env, claude_executable
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-BIN = REPO_ROOT / ".tools" / "node_modules" / ".bin"
+# scripts/test.sh installs the adapters into .tools/acp (the Claude CLI is in .tools)
+BINS = (
+    REPO_ROOT / ".tools" / "acp" / "node_modules" / ".bin",
+    REPO_ROOT / ".tools" / "node_modules" / ".bin",
+)
 
 
 def tool(name: str) -> str:
     """An npm-installed program, or skip (fail in CI, where a skip would hide it)."""
-    path = BIN / name
-    if path.is_file() and os.access(path, os.X_OK):
-        return str(path)
+    for directory in BINS:
+        path = directory / name
+        if path.is_file() and os.access(path, os.X_OK):
+            return str(path)
     message = f"{name} is not installed in .tools (bash scripts/test.sh installs it)"
     if os.environ.get("CI"):
         pytest.fail(f"{message}; CI must run this test")
