@@ -164,6 +164,8 @@ def drain(events: QueueEvents, first: tuple[str, Any] | None, log: LogTail) -> d
             batch["out"].extend(value)
         elif kind == "usage":
             batch["usage"].append(value)
+        elif kind == "end":
+            batch["end"] = True
         else:
             batch["notices"].append(value)
         try:
@@ -226,17 +228,21 @@ def run_attempt(
             except Exception as exc:
                 reason = f"backend crashed: {type(exc).__name__}: {exc}"
                 results.append(AgentResult(ok=False, reason=reason, exit_code=None))
+            finally:
+                events.queue.put(("end", None))  # wakes the loop below at once
 
         thread = threading.Thread(target=work, name=f"remote-{spec.task.id}", daemon=True)
         thread.start()
         log = LogTail(log_path)
         try:
-            while thread.is_alive() or not events.queue.empty():
+            ended = False
+            while not ended:
                 try:
                     first = events.queue.get(timeout=BATCH_WAIT)
                 except queue.Empty:
                     first = None
                 batch = drain(events, first, log)
+                ended = bool(batch.pop("end", False))
                 if batch["out"] or batch["usage"] or batch["notices"] or batch["log"]:
                     yield batch
         except BaseException:  # cancelled by the driver: the agent's whole group goes first

@@ -48,6 +48,7 @@ class RayCluster:
         self.ray: Any = None
         self.bundles: OrderedDict[str, Any] = OrderedDict()
         self.functions: dict[int, Any] = {}
+        self.resources_seen = False
 
     def connect(self) -> Any:
         """The ray module, connected to the configured cluster."""
@@ -84,10 +85,13 @@ class RayCluster:
     def missing_resources(self) -> list[str]:
         """Resources a task needs that no node of the cluster offers at all."""
         assert self.ray is not None
+        if self.resources_seen:  # asked once: a GCS round trip per attempt is not free
+            return []
         total = self.ray.cluster_resources()
-        return [
-            name for name, amount in self.settings.resources.items() if total.get(name, 0) < amount
-        ]
+        wanted = self.settings.resources.items()
+        missing = [name for name, amount in wanted if total.get(name, 0) < amount]
+        self.resources_seen = not missing
+        return missing
 
     def remote(self, function: Any) -> Any:
         """`function` as a streaming Ray task with our options (made once)."""
