@@ -1,5 +1,5 @@
 """ACP session updates and permission requests → lines, files, usage, queue fields (the
-messages as claude-agent-acp 0.49, gemini 0.61 and codex-acp send them; AGENT_CLIS.md)."""
+messages as claude-agent-acp 0.49, gemini 0.61 and codex-acp send them; docs/agent-clis.md)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The engine must never import the UI libraries (DESIGN.md §3)."""
+"""The engine must never import the UI libraries (docs/architecture.md)."""
 
 from __future__ import annotations
 

@@ -45,7 +45,7 @@ SCENARIOS = (
 )
 TIMEOUT = 20
 
-# Fields AGENT_CLIS.md documents; every Claude Code version must have them.
+# Fields docs/agent-clis.md documents; every Claude Code version must have them.
 DOCUMENTED_KEYS = {
     "init": {"type", "subtype", "session_id", "cwd", "model", "permissionMode", "tools"},
     "assistant": {"type", "message", "parent_tool_use_id", "session_id"},

@@ -1,6 +1,6 @@
 """What an ACP agent says, as the lines, usage and files every backend reports.
 
-`session/update` notifications (facts in AGENT_CLIS.md, "Agent Client Protocol") become:
+`session/update` notifications (facts in docs/agent-clis.md, "Agent Client Protocol") become:
 - `agent_message_chunk`: text, shown a whole line at a time (chunks are joined until a
   newline, another kind of update or the end of the turn);
 - `tool_call` / `tool_call_update`: one "▸ Bash: pytest -q" line per call, once its input

@@ -1,6 +1,6 @@
 """aider one-shot: `aider --message-file PROMPT_FILE --yes-always --no-auto-commits …`.
 
-aider prints plain text only (AGENT_CLIS.md). What the parser takes from it:
+aider prints plain text only (docs/agent-clis.md). What the parser takes from it:
 "Tokens: 2.4k sent, 60 received. Cost: $0.0081 message, $0.0081 session." (usage, reported
 per message as increments), "Applied edit to <file>" (files), and error lines — aider exits
 0 even when the model API fails, so a line such as "litellm.BadRequestError: …" is how an

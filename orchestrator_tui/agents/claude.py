@@ -1,6 +1,6 @@
 """Claude Code headless: `claude -p PROMPT --output-format stream-json --verbose`.
 
-Every stdout line is one JSON object (facts in AGENT_CLIS.md): `system`/`init` gives the
+Every stdout line is one JSON object (facts in docs/agent-clis.md): `system`/`init` gives the
 session id; `assistant` lines carry text and tool_use blocks (shown as "▸ Write src/x.py",
 "▸ Bash: pytest -q"); `user` lines carry tool results; the last line, `result`, gives the
 outcome, the usage and the cost. Lines that are not JSON are kept as text.

@@ -1,6 +1,6 @@
 """Codex CLI headless: `codex exec --json --sandbox workspace-write … -- PROMPT`.
 
-JSON lines (AGENT_CLIS.md): `thread.started{thread_id}` (the session, for
+JSON lines (docs/agent-clis.md): `thread.started{thread_id}` (the session, for
 `codex exec resume ID`), `turn.completed{usage}` (tokens, as increments; Codex reports no
 cost), `turn.failed{error}`, `error{message}`, and `item.*` events whose item is an
 agent_message, reasoning, command_execution, file_change, mcp_tool_call, todo_list or error.

@@ -1,6 +1,6 @@
 """Gemini CLI headless: `gemini --prompt=PROMPT --output-format stream-json --approval-mode M`.
 
-JSON lines (AGENT_CLIS.md), each with `type`: `init{session_id, model}`,
+JSON lines (docs/agent-clis.md), each with `type`: `init{session_id, model}`,
 `message{role, content, delta?}` (assistant text arrives in pieces, joined here into lines),
 `tool_use{tool_name, tool_id, parameters}`, `tool_result{tool_id, status, output?, error?}`,
 `error{severity, message}`, `result{status, error?, stats{input_tokens, output_tokens, …}}`.

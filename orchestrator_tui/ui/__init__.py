@@ -1,5 +1,5 @@
 """The Textual app: pipeline board, task DAG pane, agent log panes, keyboard approvals.
 
 Textual lives only here; the engine reaches the app through `EngineSink`, which posts
-each event as a message (DESIGN.md §3).
+each event as a message (docs/architecture.md).
 """
