@@ -105,11 +105,20 @@ def build_parser() -> argparse.ArgumentParser:
     tmux.add_argument("--width", type=int, default=42, help="side pane width in columns")
     tmux.set_defaults(handler="tmux")
 
-    agents = commands.add_parser("agents", help="list agent profiles and their executables")
+    agents = commands.add_parser(
+        "agents",
+        help="list agent profiles and the agent programs found on PATH",
+        description="The workspace's agent profiles, and the agent programs this build knows "
+        "(claude, codex, gemini, aider, claude-agent-acp, codex-acp, gemini --acp) found or "
+        "missing on PATH. Only the known CLIs (claude, codex, gemini, aider) are run, with "
+        "--version; a command or shell profile's program and the ACP adapters are never "
+        "started, and an ACP profile only with --probe.",
+    )
     workspace_arg(agents)
     agents.add_argument(
         "--probe", action="store_true", help="ACP profiles: start each and show its initialize"
     )
+    agents.add_argument("--json", action="store_true", help="print the listing as JSON")
     agents.set_defaults(handler="agents")
     return parser
 

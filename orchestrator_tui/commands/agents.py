@@ -1,22 +1,35 @@
-"""`orchestrator-tui agents [-C DIR]`: the agent profiles, their programs and versions.
+"""`orchestrator-tui agents [-C DIR] [--probe] [--json]`: the agent profiles, and the agent
+programs this build knows, found or missing on PATH.
 
 For each profile of the workspace's config: its backend, the program it runs (found on
-PATH, with the profile's own PATH when it sets one, or "not found") and what
-`<program> --version` answers within a few seconds. Exit 0 when the default profile can
-run, 1 when it cannot (so scripts can check a machine before a run), 2 for a bad config.
+PATH, with the profile's own PATH when it sets one, or "not found") and, for the known
+agent CLIs only, what `<program> --version` answers within a few seconds. Then every agent
+program the orchestrator knows (claude, codex, gemini, aider and the ACP agents
+claude-agent-acp, codex-acp, `gemini --acp`), found or missing on PATH, with the path.
 
-ACP profiles (`backend = "acp"`) are not run with `--version` (an ACP agent waits on its
-stdin); `--probe` starts each one, sends `initialize` and shows its answer in one line
-(name, version, session capabilities, auth methods).
+What is run, and what never is (a listing must not surprise):
+- `--version` is asked only of the known CLIs — a profile of backend claude, codex, gemini
+  or aider, and the programs of those names found on PATH — whose `--version` prints a
+  line and exits;
+- a `command` profile's program (`command = [...]`: it may be anything) and a shell
+  profile's are never started; nor are the ACP adapters;
+- an ACP profile (`backend = "acp"`) is started only with `--probe`, which sends it
+  `initialize` and shows its answer in one line (name, version, session capabilities, auth
+  methods).
+Exit 0 when the default profile can run, 1 when it cannot (so scripts can check a machine
+before a run), 2 for a bad config.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import subprocess
 import sys
+import threading
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from ..agents.runner import find_executable, merged_env
@@ -25,6 +38,31 @@ from ..core.config import AgentProfile, Config, ConfigError, load_config
 VERSION_TIMEOUT = 5.0
 INITIALIZE_TIMEOUT = 30.0
 DEFAULT_PROGRAMS = {"claude": "claude", "codex": "codex", "gemini": "gemini", "aider": "aider"}
+VERSIONED_BACKENDS = frozenset(DEFAULT_PROGRAMS)  # their --version is safe to ask
+NOT_RUN = "not run (a command profile's program is never started by `agents`)"
+
+
+@dataclass(frozen=True)
+class KnownProgram:
+    """An agent program this build knows: what it is, and whether --version may be asked."""
+
+    name: str  # the row's name, e.g. "gemini --acp"
+    program: str  # what is looked up on PATH
+    what: str
+    versioned: bool
+
+
+KNOWN_PROGRAMS: tuple[KnownProgram, ...] = (
+    KnownProgram("claude", "claude", "Claude Code (backend claude)", True),
+    KnownProgram("codex", "codex", "Codex CLI (backend codex)", True),
+    KnownProgram("gemini", "gemini", "Gemini CLI (backend gemini)", True),
+    KnownProgram("aider", "aider", "aider (backend aider)", True),
+    KnownProgram(
+        "claude-agent-acp", "claude-agent-acp", "ACP adapter for Claude Code (backend acp)", False
+    ),
+    KnownProgram("codex-acp", "codex-acp", "ACP adapter for Codex (backend acp)", False),
+    KnownProgram("gemini --acp", "gemini", "Gemini CLI as an ACP agent (backend acp)", False),
+)
 
 
 @dataclass(frozen=True)
@@ -39,6 +77,31 @@ class ProfileInfo:
     @property
     def runnable(self) -> bool:
         return bool(self.path)
+
+
+@dataclass(frozen=True)
+class ProgramInfo:
+    name: str
+    what: str
+    path: str  # "" when missing
+    version: str
+
+
+class Versions:
+    """`--version` answers, each program asked at most once per listing."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.answers: dict[str, str] = {}
+
+    def of(self, path: str, env: dict[str, str], cwd: Path) -> str:
+        key = os.path.realpath(path)
+        with self.lock:
+            if key in self.answers:
+                return self.answers[key]
+        answer = probe_version(path, env, cwd)
+        with self.lock:
+            return self.answers.setdefault(key, answer)
 
 
 def program_of(profile: AgentProfile) -> str:
@@ -79,7 +142,12 @@ def probe_version(path: str, env: dict[str, str], cwd: Path) -> str:
 
 
 def inspect(
-    name: str, profile: AgentProfile, config: Config, workspace: Path, probe: bool = False
+    name: str,
+    profile: AgentProfile,
+    config: Config,
+    workspace: Path,
+    probe: bool = False,
+    versions: Versions | None = None,
 ) -> ProfileInfo:
     program = program_of(profile)
     is_default = name == config.agents.default
@@ -91,18 +159,22 @@ def inspect(
         )
     env = merged_env(profile.env)
     path = find_executable(program, env, workspace) or ""
-    if profile.backend == "acp":
+    if not path:
+        version = "-"
+    elif profile.backend == "acp":
         version = acp_answer(profile, env, workspace, path, probe)
+    elif profile.backend in VERSIONED_BACKENDS:
+        version = (versions or Versions()).of(path, env, workspace)
+    elif profile.backend == "command":
+        version = NOT_RUN
     else:
-        version = probe_version(path, env, workspace) if path else "-"
+        version = "-"
     return ProfileInfo(name, profile.backend, program, path, version, is_default)
 
 
 def acp_answer(
     profile: AgentProfile, env: dict[str, str], cwd: Path, path: str, probe: bool
 ) -> str:
-    if not path:
-        return "-"
     if not probe:
         return "ACP (--probe: its answer to initialize)"
     from ..agents.acp_probe import probe_initialize
@@ -111,18 +183,42 @@ def acp_answer(
     return probe_initialize(argv, env, cwd, INITIALIZE_TIMEOUT)
 
 
-def describe_profiles(config: Config, workspace: Path, probe: bool = False) -> list[ProfileInfo]:
+def describe_profiles(
+    config: Config, workspace: Path, probe: bool = False, versions: Versions | None = None
+) -> list[ProfileInfo]:
     profiles = config.agents.profiles
+    versions = versions or Versions()
     with ThreadPoolExecutor(max_workers=max(1, min(8, len(profiles)))) as pool:
         futures = [
-            pool.submit(inspect, name, profile, config, workspace, probe)
+            pool.submit(inspect, name, profile, config, workspace, probe, versions)
             for name, profile in profiles.items()
         ]
         return [future.result() for future in futures]
 
 
+def describe_programs(workspace: Path, versions: Versions | None = None) -> list[ProgramInfo]:
+    """Every known agent program, found or missing on this process's PATH; only the known
+    CLIs are asked for --version (never the ACP adapters)."""
+    env = dict(os.environ)
+    versions = versions or Versions()
+
+    def one(known: KnownProgram) -> ProgramInfo:
+        path = find_executable(known.program, env, workspace) or ""
+        if not path:
+            version = "-"
+        elif known.versioned:
+            version = versions.of(path, env, workspace)
+        else:
+            version = "not run"
+        return ProgramInfo(known.name, known.what, path, version)
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        return list(pool.map(one, KNOWN_PROGRAMS))
+
+
 def main(args: argparse.Namespace) -> int:
     workspace = Path(args.workspace)
+    as_json = bool(getattr(args, "json", False))
     if not workspace.is_dir():
         print(f"{workspace}: no such directory", file=sys.stderr)
         return 2
@@ -131,12 +227,19 @@ def main(args: argparse.Namespace) -> int:
     except ConfigError as exc:
         print(exc, file=sys.stderr)
         return 2
-    infos = describe_profiles(config, workspace.resolve(), bool(getattr(args, "probe", False)))
-    print_profiles(infos)
+    root = workspace.resolve()
+    versions = Versions()
+    infos = describe_profiles(config, root, bool(getattr(args, "probe", False)), versions)
+    programs = describe_programs(root, versions)
     default = next((i for i in infos if i.default), None)
     if default is None:  # a default that names a bare backend, not a profile
         name, profile = config.agents.profile(None)
-        default = inspect(name, profile, config, workspace.resolve())
+        default = inspect(name, profile, config, root, versions=versions)
+    if as_json:
+        print(json.dumps(as_document(infos, programs, default), indent=2))
+    else:
+        print_profiles(infos)
+        print_programs(programs)
     if not default.runnable:
         print(
             f"The default profile {default.name!r} cannot run: {default.program} not found. "
@@ -145,6 +248,17 @@ def main(args: argparse.Namespace) -> int:
         )
         return 1
     return 0
+
+
+def as_document(
+    infos: list[ProfileInfo], programs: list[ProgramInfo], default: ProfileInfo
+) -> dict[str, object]:
+    return {
+        "default": default.name,
+        "runnable": default.runnable,
+        "profiles": [{**asdict(info), "runnable": info.runnable} for info in infos],
+        "programs": [{**asdict(p), "found": bool(p.path)} for p in programs],
+    }
 
 
 def print_profiles(infos: list[ProfileInfo]) -> None:
@@ -158,4 +272,17 @@ def print_profiles(infos: list[ProfileInfo]) -> None:
         name = f"{info.name} [bold](default)[/]" if info.default else info.name
         found = info.path or "[bold red]not found[/]"
         table.add_row(name, info.backend, info.program, found, info.version)
+    Console().print(table)
+
+
+def print_programs(programs: list[ProgramInfo]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title="Agent programs on PATH")
+    for column in ("program", "what", "found at", "version"):
+        table.add_column(column, overflow="fold")
+    for info in programs:
+        found = info.path or "[bold red]missing[/]"
+        table.add_row(info.name, info.what, found, info.version)
     Console().print(table)
