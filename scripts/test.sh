@@ -27,4 +27,7 @@ if ! command -v tmux >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1; then
   (apt-get update -qq && apt-get install -y -qq tmux) >/dev/null 2>&1 || echo "note: could not install tmux"
 fi
 
+# The import contracts of pyproject.toml (layers, no cycles): broken ones fail CI here.
+.venv/bin/lint-imports
+
 exec .venv/bin/python -m pytest -n 2 "$@"

@@ -2,31 +2,94 @@
 or sends a command to the engine's inbox with `engine.submit(..., by="app")`.
 
 A mixin of OrchestratorApp, kept apart so the app module stays about events and drawing.
+The actions know the app only as `ActionHost`, what they read and call on it: the app
+imports its actions, never the other way round.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Mapping
+from typing import Any, Protocol
 
-from ..core.models import StageName, TaskStatus
+from textual.notifications import SeverityLevel
+from textual.screen import Screen
+
+from ..core.models import StageName, Task, TaskStatus
+from ..core.state import RunState, TaskState
+from ..engine.pipeline import EngineOptions
+from .engine_thread import EngineThread
 from .evidence import gate_markdown
+from .handle import EngineHandle
 from .screens.approval import ApprovalScreen
 from .screens.feedback import FeedbackScreen
 from .screens.help import HelpScreen
 from .screens.quit_confirm import QuitScreen
+from .screens.run_screen import RunScreen
 from .screens.task_detail import TaskDetailScreen, TaskFiles
-from .view import running_tasks
-
-if TYPE_CHECKING:
-    from .orchestrator_app import OrchestratorApp
+from .view import DagLayout, running_tasks
 
 RETRYABLE = (TaskStatus.FAILED, TaskStatus.BLOCKED, TaskStatus.CONFLICT)
 
 
-class RunActions:
-    """Mixed into OrchestratorApp; `self` is the app."""
+class ActionHost(Protocol):
+    """What the actions need of the app they are mixed into."""
 
-    def submit(self: OrchestratorApp, action: str, task: str = "", feedback: str = "") -> None:
+    options: EngineOptions
+    state: RunState
+    engine: EngineHandle | None
+    engine_thread: EngineThread | None
+    run_screen: RunScreen
+    dag_layout: DagLayout
+    definitions: dict[str, Task]
+    preview_tasks: Mapping[str, TaskState]
+    gate_screen: ApprovalScreen | None
+    gate_unseen: bool
+    quitting: bool
+    cursor_blink: bool
+    clock: Callable[[], float]
+
+    @property
+    def handle(self) -> EngineHandle: ...
+
+    @property
+    def selected_task(self) -> str | None: ...
+
+    @property
+    def engine_alive(self) -> bool: ...
+
+    def say(
+        self,
+        text: str,
+        *,
+        title: str = "",
+        severity: SeverityLevel = "information",
+        timeout: float | None = None,
+    ) -> None: ...
+
+    def push_screen(
+        self, screen: Screen[Any], callback: Callable[[Any], None] | None = None
+    ) -> Any: ...
+
+    def exit(self) -> None: ...
+
+    # the actions that call one another
+    def submit(self, action: str, task: str = "", feedback: str = "") -> None: ...
+
+    def open_gate(self) -> None: ...
+
+    def gate_decided(self, decision: str | None) -> None: ...
+
+    def ask_feedback(self) -> None: ...
+
+    def open_detail(self, task_id: str | None, tab: str) -> None: ...
+
+    def stop_and_quit(self) -> None: ...
+
+
+class RunActions:
+    """Mixed into OrchestratorApp; `self` is the app, seen as an ActionHost."""
+
+    def submit(self: ActionHost, action: str, task: str = "", feedback: str = "") -> None:
         if self.engine_thread is not None and not self.engine_thread.alive:
             self.say("The engine has stopped: nothing takes commands now.", severity="error")
             return
@@ -35,7 +98,7 @@ class RunActions:
         except OSError as exc:
             self.say(f"could not send {action}: {exc}", severity="error")
 
-    def open_gate(self: OrchestratorApp) -> None:
+    def open_gate(self: ActionHost) -> None:
         gate = self.state.gate
         if gate is None or self.gate_screen is not None:
             return
@@ -44,14 +107,14 @@ class RunActions:
         self.gate_unseen = False
         self.push_screen(screen, self.gate_decided)
 
-    def gate_decided(self: OrchestratorApp, decision: str | None) -> None:
+    def gate_decided(self: ActionHost, decision: str | None) -> None:
         self.gate_screen = None
         if decision == "reject":
             self.ask_feedback()
         elif decision:
             self.submit(decision)
 
-    def ask_feedback(self: OrchestratorApp) -> None:
+    def ask_feedback(self: ActionHost) -> None:
         gate = self.state.gate
         if gate is None:
             self.say("Nothing waits for approval.", severity="warning")
@@ -69,19 +132,19 @@ class RunActions:
             send,
         )
 
-    def action_approve(self: OrchestratorApp) -> None:
+    def action_approve(self: ActionHost) -> None:
         if self.state.gate is None:
             self.say("Nothing waits for approval.", severity="warning")
             return
         self.open_gate()
 
-    def action_reject(self: OrchestratorApp) -> None:
+    def action_reject(self: ActionHost) -> None:
         self.ask_feedback()
 
-    def action_pause(self: OrchestratorApp) -> None:
+    def action_pause(self: ActionHost) -> None:
         self.submit("resume" if self.state.paused else "pause")
 
-    def action_retry(self: OrchestratorApp) -> None:
+    def action_retry(self: ActionHost) -> None:
         task_id = self.selected_task
         task = self.state.tasks.get(task_id or "")
         gate = self.state.gate
@@ -94,20 +157,20 @@ class RunActions:
         else:
             self.say("Select a failed task first.", severity="warning")
 
-    def action_skip(self: OrchestratorApp) -> None:
+    def action_skip(self: ActionHost) -> None:
         task_id = self.selected_task
         if not task_id:
             self.say("Select a task first.", severity="warning")
             return
         self.submit("skip", task=task_id)
 
-    def action_detail(self: OrchestratorApp) -> None:
+    def action_detail(self: ActionHost) -> None:
         self.open_detail(self.selected_task, "overview")
 
-    def action_diff(self: OrchestratorApp) -> None:
+    def action_diff(self: ActionHost) -> None:
         self.open_detail(self.selected_task, "diff")
 
-    def open_detail(self: OrchestratorApp, task_id: str | None, tab: str) -> None:
+    def open_detail(self: ActionHost, task_id: str | None, tab: str) -> None:
         task = self.state.tasks.get(task_id or "") or self.preview_tasks.get(task_id or "")
         if task is None:
             self.say("Select a task first.", severity="warning")
@@ -122,16 +185,16 @@ class RunActions:
         definition = self.definitions.get(task.id)
         self.push_screen(TaskDetailScreen(task, definition, paths, self.clock(), initial=tab))
 
-    def action_cycle_log(self: OrchestratorApp, step: int) -> None:
+    def action_cycle_log(self: ActionHost, step: int) -> None:
         tasks = self.state.tasks
         order = [*self.dag_layout.order, *tasks]
         ran = [t for t in order if t in tasks and tasks[t].started_at]
         self.run_screen.logs.cycle(step, ran)
 
-    def action_help(self: OrchestratorApp) -> None:
+    def action_help(self: ActionHost) -> None:
         self.push_screen(HelpScreen())
 
-    def action_request_quit(self: OrchestratorApp) -> None:
+    def action_request_quit(self: ActionHost) -> None:
         if self.quitting:
             self.exit()  # a second quit while agents stop: leave now, run_app waits for them
             return
@@ -143,7 +206,7 @@ class RunActions:
         else:
             self.stop_and_quit()
 
-    def stop_and_quit(self: OrchestratorApp) -> None:
+    def stop_and_quit(self: ActionHost) -> None:
         self.quitting = True
         if self.engine_alive:
             self.handle.stop()
@@ -152,5 +215,5 @@ class RunActions:
             self.exit()
 
     @property
-    def engine_alive(self: OrchestratorApp) -> bool:
+    def engine_alive(self: ActionHost) -> bool:
         return self.engine_thread is not None and self.engine_thread.alive
