@@ -14,6 +14,10 @@ from collections.abc import Sequence
 from . import __version__
 
 STAGE_LIST = "analyze,plan,parallel,implement,security,test,cleanup,review,complete"
+EXIT_CODES = """exit codes: 0 complete · 1 failed or cancelled · 2 bad arguments · 3 workspace busy
+  4 a gate needs a person (--headless, --on-gate fail) · 5 nobody answered within
+  --gate-timeout · 130 stopped (resumable). 4 and 5 leave the run resumable and print the
+  reason on one line of stderr, starting with "gate: "."""
 
 
 def workspace_arg(parser: argparse.ArgumentParser) -> None:
@@ -53,7 +57,10 @@ def build_parser() -> argparse.ArgumentParser:
     check.set_defaults(handler="plan")
 
     run = commands.add_parser(
-        "run", help="run the pipeline on the workspace (the app, or --headless)"
+        "run",
+        help="run the pipeline on the workspace (the app, or --headless)",
+        epilog=EXIT_CODES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     workspace_arg(run)
     run_options(run)
@@ -138,6 +145,21 @@ def run_options(parser: argparse.ArgumentParser) -> None:
         default=None,
         metavar="N",
         help="send-back rounds from a failed test or review gate ([stages.test] fix_rounds: 2)",
+    )
+    parser.add_argument(
+        "--on-gate",
+        choices=("wait", "fail"),
+        default=None,
+        help="--headless, at a gate that needs a person: wait for `approve` from another "
+        "shell, or stop with exit code 4 (default: wait when stdin is a terminal, else fail)",
+    )
+    parser.add_argument(
+        "--gate-timeout",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help="--headless: wait at most this long at such a gate, then stop with exit code 5 "
+        "(implies --on-gate wait)",
     )
 
 

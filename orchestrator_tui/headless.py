@@ -22,6 +22,8 @@ class HeadlessConsole:
 
     def __init__(self, console: Console | None = None) -> None:
         self.console = console or Console(highlight=False)
+        if not self.console.is_terminal:  # a CI log: long lines stay whole (tables, paths)
+            self.console.soft_wrap = True
         self.state = RunState()
         self.live: Status | None = None
         self.status_at = 0.0

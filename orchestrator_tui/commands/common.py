@@ -14,6 +14,9 @@ from ..engine.pipeline import EngineOptions
 from ..infra.fsutil import describe_os_error
 from ..infra.session import LockHeld
 
+GATE_NEEDS_PERSON = 4  # --on-gate fail: a gate needs a person (README: exit codes)
+GATE_TIMEOUT = 5  # --gate-timeout: nobody answered in time
+
 
 class UsageError(Exception):
     """Bad arguments or configuration: printed as one line, exit 2."""
@@ -57,8 +60,32 @@ def engine_options(args: argparse.Namespace, workspace: Path, **overrides: objec
         "resume": not getattr(args, "new", False),
         "concurrency": getattr(args, "concurrency", 0),
     }
+    values["gate_wait"] = gate_wait(args)
     values.update(overrides)
     return EngineOptions(**values)  # type: ignore[arg-type]
+
+
+def gate_wait(args: argparse.Namespace) -> float | None:
+    """How long a headless gate waits for a person: None for ever, 0 not at all (CI mode)."""
+    on_gate, timeout = getattr(args, "on_gate", None), getattr(args, "gate_timeout", None)
+    if not getattr(args, "headless", False):
+        if on_gate or timeout is not None:
+            raise UsageError("--on-gate and --gate-timeout go with --headless")
+        return None
+    if timeout is not None and timeout <= 0:
+        raise UsageError("--gate-timeout must be above 0")
+    if on_gate == "fail" and timeout is not None:
+        raise UsageError("--gate-timeout waits: it does not go with --on-gate fail")
+    if on_gate is None:
+        on_gate = "wait" if timeout is not None or stdin_is_terminal() else "fail"
+    return 0.0 if on_gate == "fail" else timeout
+
+
+def stdin_is_terminal() -> bool:
+    try:
+        return sys.stdin is not None and sys.stdin.isatty()
+    except (OSError, ValueError):  # closed
+        return False
 
 
 def run_headless(options: EngineOptions) -> int:
@@ -70,6 +97,7 @@ def run_headless(options: EngineOptions) -> int:
     engine = build_engine(options, [console])
     try:
         engine.open()
+        console.state = engine.state  # a resumed run: its tasks and stages so far
     except LockHeld as exc:
         print(exc, file=sys.stderr)
         return 3
@@ -92,6 +120,10 @@ def run_headless(options: EngineOptions) -> int:
     result = outcome[0] if outcome else ""
     if result == "complete":
         return 0
+    if engine.unanswered is not None:  # CI mode: one line, a code of its own
+        code = GATE_TIMEOUT if engine.unanswered.timed_out else GATE_NEEDS_PERSON
+        print(f"gate: {engine.unanswered.reason}", file=sys.stderr)
+        return code
     if not result:
         print("stopped; `orchestrator-tui run` resumes the run", file=sys.stderr)
         return 130

@@ -47,7 +47,18 @@ from .output import OutputBuffers
 from .reload import apply_reloads
 from .stage_run import execute_stage
 
-__all__ = ["Cancelled", "Engine", "EngineOptions"]
+__all__ = ["Cancelled", "Engine", "EngineOptions", "GateUnanswered"]
+
+
+class GateUnanswered(Cancelled):
+    """Headless CI mode: a gate needs a person and none answered within `gate_wait`. The run
+    stops resumably; `reason` is one line (what waits, why)."""
+
+    def __init__(self, stage: StageName, reason: str, timed_out: bool) -> None:
+        super().__init__(reason)
+        self.stage = stage
+        self.reason = reason
+        self.timed_out = timed_out
 
 
 @dataclass(frozen=True)
@@ -64,6 +75,7 @@ class EngineOptions:
     concurrency: int = 0
     system_path: Path | None = None
     extra_env: Mapping[str, str] = field(default_factory=dict)
+    gate_wait: float | None = None  # seconds a gate waits for a person; None: for ever
 
     @property
     def plan_path(self) -> Path:
@@ -101,6 +113,7 @@ class Engine:
         self.changed_files: set[str] = set()
         self.plan_edited_at_gate = False
         self.lock: WorkspaceLock | None = None
+        self.unanswered: GateUnanswered | None = None  # why a gate ended the run (CI mode)
         self.store: RunStore | None = None
         self.files: RunFiles | None = None
         self.inbox = Inbox(options.workspace)
@@ -356,10 +369,16 @@ class Engine:
         if arrival.opened:
             state = self.state.stages[stage]
             self.notifier.waiting(stage, state.summary, state.status == StageStatus.FAILED)
+        elif self.state.gate is not None:  # left open by an earlier process: it waits here now
+            self.show(ev.GateOpened(**self.state.gate.model_dump(exclude={"opened_at"})))
+        wait = self.options.gate_wait
+        deadline = None if wait is None else time.monotonic() + wait
         while True:
             decision = self.pump(self.options.poll_interval)
             if decision:
                 return decision
+            if deadline is not None and time.monotonic() >= deadline:
+                self.give_up_at_gate(stage, timed_out=bool(wait))
             if stage == StageName.PARALLEL and self.plan_edited_at_gate:
                 self.plan_edited_at_gate = False
                 retry = ev.GateDecided(
@@ -367,6 +386,20 @@ class Engine:
                 )
                 self.emit(retry)
                 return "retry"
+
+    def give_up_at_gate(self, stage: StageName, timed_out: bool) -> None:
+        gate = self.state.gate
+        what = "failed" if gate and gate.failed else "needs approval"
+        why = [*(gate.summary, *gate.blockers)] if gate else []
+        if stage == StageName.IMPLEMENT:  # which tasks, and why (the first three)
+            failed = [t for t in self.state.tasks.values() if t.status in decisions.RETRYABLE]
+            why += [f"{t.id} {t.status}: {t.reason}" for t in failed if t.reason][:3]
+        why = "; ".join(x for x in why if x)
+        waited = f" (no answer in {self.options.gate_wait:g} s)" if timed_out else ""
+        reason = " ".join(f"{stage.title} {what}{waited}: {why or 'waits for a person'}".split())
+        self.notice("warning", f"stopped at the gate: {reason}")
+        self.unanswered = GateUnanswered(stage, reason, timed_out)
+        raise self.unanswered
 
     def wait_while_paused(self) -> None:
         while self.state.paused:
