@@ -275,9 +275,15 @@ def arrive_at_gate(
     state: RunState, stage: StageName, auto: bool, reject_hint: str = ""
 ) -> GateArrival:
     """After a stage: pass by itself (auto, not failed, no blockers) or open the gate. A gate
-    already open (a resumed run) stays open."""
+    already open (left by a killed run) is decided by this process's auto-approval like any
+    other gate, or stays open."""
     stage_state = state.stages[stage]
     if stage_state.status == StageStatus.AWAITING_APPROVAL:
+        gate = state.gate
+        if auto and gate is not None and not gate.failed and not gate.blockers:
+            return GateArrival(
+                (ev.GateDecided(stage=stage, decision="approve", by="auto"),), "approve", False
+            )
         return GateArrival((), None, False)
     failed = stage_state.status == StageStatus.FAILED
     if auto and not failed and not stage_state.blockers:
