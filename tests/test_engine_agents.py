@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 from agent_support import fake, git, make_repo, pid_alive, wait_dead
+from crash_support import lifelines_of
 from engine_support import Background, Recorder
 
 from orchestrator_tui.core import events as ev
@@ -342,6 +343,10 @@ def test_sigkill_of_the_orchestrator_mid_implement_then_resume(tmp_path: Path) -
             assert first.poll() is None, "the first run ended early"
             time.sleep(0.05)
     finally:
+        # Its lifeline would kill the agent at once (tests/test_crash_tools.py): kill it
+        # first, so that only the pidfile is left to find the agent by.
+        for lifeline in lifelines_of(first.pid):
+            os.kill(lifeline, signal.SIGKILL)
         first.send_signal(signal.SIGKILL)
         first.wait(timeout=10)
     slow_agent = slow_agents()[0]

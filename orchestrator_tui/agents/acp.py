@@ -253,8 +253,7 @@ class AcpRun(Asking):
             await asyncio.get_running_loop().run_in_executor(None, group.kill)
             with contextlib.suppress(BaseException):
                 await asyncio.wait_for(asyncio.gather(stderr, exited), 2.0)
-            with contextlib.suppress(OSError):
-                pidfile.unlink()
+            procgroup.remove_pidfile(pidfile)
         return proc.returncode
 
     async def watch(self, work: asyncio.Task[None], exited: asyncio.Task[int], conn: Any) -> None:

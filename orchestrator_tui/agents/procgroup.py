@@ -3,6 +3,12 @@
 The runner starts every agent with start_new_session, so the agent and everything it
 starts (unless they start sessions of their own) share one group whose id is the agent's
 pid. Killing the group reaches grandchildren and orphans that outlived their parent.
+
+Such a group outlives the orchestrator when the orchestrator is killed (SIGKILL, the OOM
+killer): `write_pidfile` therefore also hands the group to this process's lifeline
+(`LIFELINE`, lifeline.py --groups), which kills it when this process dies; the pidfile lets
+the next start kill what is left if the lifeline died too. Stdlib only: lifeline.py imports
+this module by path.
 """
 
 from __future__ import annotations
@@ -12,7 +18,10 @@ import os
 import secrets
 import signal
 import subprocess
+import sys
+import threading
 import time
+from collections.abc import Mapping
 from pathlib import Path
 
 KILL_GRACE = 3.0
@@ -92,8 +101,18 @@ def new_token() -> str:
 
 
 def write_pidfile(pidfile: Path, pgid: int, token: str) -> None:
+    """Record the group for the next start, and guard it with this process's lifeline."""
+    LIFELINE.guard(pgid, token)
     pidfile.parent.mkdir(parents=True, exist_ok=True)
     pidfile.write_text(f"{pgid} {token}\n", encoding="utf-8")
+
+
+def remove_pidfile(pidfile: Path) -> None:
+    """The group recorded there has ended: forget it (the file and the lifeline's entry)."""
+    with contextlib.suppress(OSError, ValueError):
+        LIFELINE.release(int(pidfile.read_text(encoding="utf-8").split()[0]))
+    with contextlib.suppress(OSError):
+        pidfile.unlink()
 
 
 def carries_token(pid: int, token: str) -> bool:
@@ -121,3 +140,75 @@ def kill_leftovers(pidfile: Path) -> int:
     with contextlib.suppress(OSError):
         pidfile.unlink()
     return len(ours)
+
+
+def kill_groups(groups: Mapping[int, str], grace: float = KILL_GRACE) -> int:
+    """Kill every group whose processes carry its token: SIGTERM to all at once, SIGKILL to
+    what is left after `grace` seconds. Returns how many groups were ours."""
+    ours = [
+        ProcessGroup(None, pgid)
+        for pgid, token in groups.items()
+        if any(carries_token(pid, token) for pid in group_members(pgid) or [])
+    ]
+    for group in ours:
+        group.signal(signal.SIGTERM)
+    deadline = time.monotonic() + grace
+    while time.monotonic() < deadline and any(group.alive() for group in ours):
+        time.sleep(0.05)
+    for group in ours:
+        group.signal(signal.SIGKILL)
+    return len(ours)
+
+
+class Lifeline:
+    """This process's watchdog (lifeline.py --groups), started on the first `guard`: it
+    kills the guarded groups when this process dies, however it dies. A lifeline that
+    cannot start or has died is not fatal: the pidfiles still let a resume clean up."""
+
+    SCRIPT = Path(__file__).resolve().with_name("lifeline.py")
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.process: subprocess.Popen[bytes] | None = None
+        self.owner = 0  # the pid that started it (a forked child needs its own)
+
+    def guard(self, pgid: int, token: str) -> bool:
+        return self.send(f"{pgid} {token}\n")
+
+    def release(self, pgid: int) -> None:
+        """The group ended by itself: the lifeline forgets it."""
+        with self.lock:
+            running = self.process is not None and self.owner == os.getpid()
+        if running:
+            self.send(f"- {pgid}\n")
+
+    def send(self, line: str) -> bool:
+        with self.lock:
+            if self.process is None or self.owner != os.getpid() or self.process.poll() is not None:
+                self.process = self.start()
+                self.owner = os.getpid()
+            if self.process is None or self.process.stdin is None:
+                return False
+            try:
+                self.process.stdin.write(line.encode("ascii"))
+                self.process.stdin.flush()
+            except (OSError, ValueError):
+                self.process = None
+                return False
+            return True
+
+    def start(self) -> subprocess.Popen[bytes] | None:
+        try:
+            return subprocess.Popen(
+                [sys.executable, "-I", str(self.SCRIPT), "--groups"],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                cwd="/",
+                start_new_session=True,  # a kill of our group must not take it first
+            )
+        except OSError:
+            return None
+
+
+LIFELINE = Lifeline()

@@ -313,8 +313,7 @@ class Watch:
         finally:
             log.close()
             if self.spec.pidfile is not None:
-                with contextlib.suppress(OSError):
-                    self.spec.pidfile.unlink()
+                procgroup.remove_pidfile(self.spec.pidfile)
 
     def end(self, outcome: ProcessOutcome) -> None:
         self.phase = "done"

@@ -2,11 +2,15 @@
 
 A tool run never raises: a missing executable, a timeout, a cancel or a crash comes back
 as a ToolRun whose `problem` says so in one line. Each tool runs in its own process group,
-killed whole on timeout or cancel, so a hanging test suite leaves no orphans behind.
+killed whole on timeout or cancel, so a hanging test suite leaves no orphans behind. The
+group dies with the orchestrator too, even by SIGKILL: it is guarded by the process's
+lifeline (agents/procgroup.py), and its pidfile (`.orchestrator/tools/<name>.pid`) lets the
+next run of the same tool — the resumed stage — kill what an earlier process left.
 """
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import os
 import shutil
@@ -19,6 +23,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..agents import procgroup
 from ..engine.pipeline import Cancelled
 
 MAX_OUTPUT_CHARS = 20_000_000
@@ -107,6 +112,10 @@ def run_tool(
     argv = tuple(str(a) for a in argv)
     if not argv:
         return ToolRun(name, argv, missing=f"{name}: empty command")
+    pidfile = tool_pidfile(cwd, name)
+    if pidfile is not None:
+        procgroup.kill_leftovers(pidfile)  # the same tool, left by a killed orchestrator
+    token = procgroup.new_token()
     started = time.monotonic()
     try:
         process = subprocess.Popen(
@@ -115,7 +124,7 @@ def run_tool(
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
-            env={**os.environ, **(env or {})},
+            env={**os.environ, **(env or {}), procgroup.TOKEN_VARIABLE: token},
             start_new_session=True,
         )
     except FileNotFoundError:
@@ -124,6 +133,42 @@ def run_tool(
         return ToolRun(name, argv, missing=f"{name}: {argv[0]} is not executable")
     except OSError as exc:
         return ToolRun(name, argv, missing=f"{name}: cannot start {argv[0]}: {exc}")
+    if pidfile is not None:
+        with contextlib.suppress(OSError):
+            procgroup.write_pidfile(pidfile, process.pid, token)
+    else:
+        procgroup.LIFELINE.guard(process.pid, token)
+    try:
+        return wait_tool(name, argv, process, started, timeout, cancel)
+    finally:
+        if pidfile is not None:
+            procgroup.remove_pidfile(pidfile)
+        else:
+            procgroup.LIFELINE.release(process.pid)
+
+
+def tool_pidfile(cwd: Path, name: str) -> Path | None:
+    """`<workspace>/.orchestrator/tools/<name>.pid` for a tool run in the workspace or in one
+    of its worktrees (never inside a checkout: that would be a stray file); else None."""
+    parts = Path(cwd).absolute().parts
+    if ".orchestrator" in parts:
+        root = Path(*parts[: parts.index(".orchestrator") + 1])
+    elif (Path(cwd) / ".orchestrator").is_dir():
+        root = Path(cwd) / ".orchestrator"
+    else:
+        return None
+    safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in name) or "tool"
+    return root / "tools" / f"{safe}.pid"
+
+
+def wait_tool(
+    name: str,
+    argv: tuple[str, ...],
+    process: subprocess.Popen[bytes],
+    started: float,
+    timeout: float,
+    cancel: threading.Event | None,
+) -> ToolRun:
     timed_out = cancelled = False
     while True:
         try:
