@@ -79,25 +79,70 @@ def make_repository(target: Path) -> str:
     return ""
 
 
+SETUP_SUFFIX = ".demo-setup-"
+
+
 def prepare_demo(target: Path, speed: float | None = None) -> str:
     """Set up the sample project in `target` (created, or existing and empty); returns a
-    warning ('' when none). Raises DemoError when `target` cannot be used."""
+    warning ('' when none). Raises DemoError when `target` cannot be used.
+
+    Crash-safe: everything is made in a hidden sibling directory and renamed into place at
+    the end, so a kill at any moment leaves `target` either complete (repository, config,
+    simulation script: `run -C target` resumes with the demo's agents) or as it was (empty:
+    `demo --dir target` starts again). A sibling left by a killed set-up is removed."""
+    target = target.absolute()
     if target.exists() and not target.is_dir():
         raise DemoError(f"{target} is a file, not a directory")
     if target.is_dir() and any(target.iterdir()):
         raise DemoError(f"{target} is not empty: give --dir a new or empty directory")
     try:
-        target.mkdir(parents=True, exist_ok=True)
-        copy_project(target)
-        (target / "CLAUDE.md").write_text(claude_md_example(), encoding="utf-8")
-        warning = make_repository(target)
-        settings = target / ".orchestrator"
-        settings.mkdir(exist_ok=True)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        remove_stale_setups(target)
+        staging = target.with_name(f".{target.name}{SETUP_SUFFIX}{os.getpid()}")
+        shutil.rmtree(staging, ignore_errors=True)
+        staging.mkdir()
+        settings = staging / ".orchestrator"
+        settings.mkdir()
         (settings / "config.toml").write_text(demo_config(speed), encoding="utf-8")
         shutil.copyfile(SIMULATION, settings / "simulation.toml")
+        copy_project(staging)
+        (staging / "CLAUDE.md").write_text(claude_md_example(), encoding="utf-8")
+        warning = make_repository(staging)
+        move_into_place(staging, target)
     except OSError as exc:
         raise DemoError(f"cannot set up the demo in {target}: {exc}") from None
     return warning
+
+
+def remove_stale_setups(target: Path) -> None:
+    """Siblings `.<name>.demo-setup-<pid>` whose process is gone (a killed set-up)."""
+    for sibling in target.parent.glob(f".{target.name}{SETUP_SUFFIX}*"):
+        pid = sibling.name.rsplit("-", 1)[-1]
+        if pid.isdigit() and not process_alive(int(pid)):
+            shutil.rmtree(sibling, ignore_errors=True)
+
+
+def process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def move_into_place(staging: Path, target: Path) -> None:
+    """One rename (over an empty `target` too). When `target` is our working directory,
+    which a rename would leave deleted under us, its entries move one by one, the
+    configuration last: until it is there, the directory holds no demo to resume."""
+    if not target.exists() or target.resolve() != Path.cwd().resolve():
+        os.replace(staging, target)
+        return
+    entries = sorted(staging.iterdir(), key=lambda p: (p.name == ".orchestrator", p.name))
+    for entry in entries:
+        os.replace(entry, target / entry.name)
+    staging.rmdir()
 
 
 def main(args: argparse.Namespace) -> int:
