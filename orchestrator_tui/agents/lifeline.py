@@ -1,6 +1,6 @@
 """Lifelines: watchdogs that kill process groups when the process that started them dies, even
 by SIGKILL. Run by its path (stdlib only, so that it starts in milliseconds: it imports
-procgroup.py from beside it, nothing else), in a session of its own, with a pipe on its stdin
+infra/procgroup.py by its path, nothing else), in a session of its own, with a pipe on its stdin
 whose other end only the watched process holds. The pipe's end is that process's death (or
 its clean exit): the kernel closes its end in every case.
 
@@ -45,7 +45,7 @@ def guard_groups() -> int:
 
 
 def main(argv: list[str]) -> int:
-    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "infra"))
     if argv == ["--groups"]:
         return guard_groups()
     from procgroup import kill_leftovers  # type: ignore[import-not-found]

@@ -4,7 +4,7 @@ A tool run never raises: a missing executable, a timeout, a cancel or a crash co
 as a ToolRun whose `problem` says so in one line. Each tool runs in its own process group,
 killed whole on timeout or cancel, so a hanging test suite leaves no orphans behind. The
 group dies with the orchestrator too, even by SIGKILL: it is guarded by the process's
-lifeline (agents/procgroup.py), and its pidfile (`.orchestrator/tools/<name>.pid`) lets the
+lifeline (infra/procgroup.py), and its pidfile (`.orchestrator/tools/<name>.pid`) lets the
 next run of the same tool — the resumed stage — kill what an earlier process left.
 """
 
@@ -23,8 +23,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..agents import procgroup
 from ..engine.pipeline import Cancelled
+from ..infra import procgroup
 
 MAX_OUTPUT_CHARS = 20_000_000
 POLL_SECONDS = 0.1

@@ -1,0 +1,216 @@
+"""An agent's process group: signalled as a whole, killed with a grace period, no orphans.
+
+The runner starts every agent with start_new_session, so the agent and everything it
+starts (unless they start sessions of their own) share one group whose id is the agent's
+pid. Killing the group reaches grandchildren and orphans that outlived their parent.
+
+Such a group outlives the orchestrator when the orchestrator is killed (SIGKILL, the OOM
+killer): `write_pidfile` therefore also hands the group to this process's lifeline
+(`LIFELINE`, lifeline.py --groups), which kills it when this process dies; the pidfile lets
+the next start kill what is left if the lifeline died too. Stdlib only: lifeline.py imports
+this module by path (from agents/lifeline.py). It lives in infra so that both the agents'
+runner and the stage tools (stages/tools.py) use the one lifeline; `agents.procgroup` is
+the same module.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Mapping
+from pathlib import Path
+
+KILL_GRACE = 3.0
+
+
+def group_members(pgid: int) -> list[int] | None:
+    """Pids of the live processes in group `pgid` (Linux /proc); None where unknown."""
+    proc = Path("/proc")
+    if not (proc / "self" / "stat").exists():
+        return None
+    members = []
+    for entry in proc.iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        # "pid (comm) state ppid pgrp ...": comm may hold spaces and parentheses.
+        fields = stat[stat.rfind(")") + 2 :].split()
+        if len(fields) > 2 and int(fields[2]) == pgid and fields[0] != "Z":
+            members.append(int(entry.name))
+    return members
+
+
+class ProcessGroup:
+    """The agent's process group: signalled as a whole, never by name."""
+
+    def __init__(self, process: subprocess.Popen[bytes] | None, pgid: int = 0) -> None:
+        self.process = process
+        # start_new_session: the leader's pid is the group id
+        self.pgid = process.pid if process is not None else pgid
+
+    def signal(self, signum: int) -> bool:
+        """Send `signum` to every process in the group; False when none is left."""
+        try:
+            os.killpg(self.pgid, signum)
+        except (ProcessLookupError, PermissionError):
+            return False
+        return True
+
+    def alive(self) -> bool:
+        """Any live (not zombie) process left in the group? Zombies are ignored: an
+        orphan's zombie waits for whoever adopted it, and it holds nothing open."""
+        if not self.signal(0):
+            return False
+        members = group_members(self.pgid)
+        return members is None or bool(members)
+
+    def kill(self, grace: float | None = None) -> None:
+        """SIGTERM to the group, SIGKILL to whatever is left after `grace` seconds."""
+        grace = KILL_GRACE if grace is None else grace
+        if not self.signal(signal.SIGTERM):
+            return
+        deadline = time.monotonic() + grace
+        while time.monotonic() < deadline:
+            self.reap()
+            if not self.alive():
+                return
+            time.sleep(0.02)
+        self.signal(signal.SIGKILL)
+        self.reap(timeout=grace)
+
+    def reap(self, timeout: float = 0.0) -> None:
+        if self.process is None:  # not our child: whoever adopted it reaps it
+            return
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self.process.wait(timeout=timeout)
+
+
+TOKEN_VARIABLE = "ORCH_AGENT_TOKEN"
+
+
+def new_token() -> str:
+    """A value for TOKEN_VARIABLE that marks one agent's processes as ours."""
+    return secrets.token_hex(12)
+
+
+def write_pidfile(pidfile: Path, pgid: int, token: str) -> None:
+    """Record the group for the next start, and guard it with this process's lifeline."""
+    LIFELINE.guard(pgid, token)
+    pidfile.parent.mkdir(parents=True, exist_ok=True)
+    pidfile.write_text(f"{pgid} {token}\n", encoding="utf-8")
+
+
+def remove_pidfile(pidfile: Path) -> None:
+    """The group recorded there has ended: forget it (the file and the lifeline's entry)."""
+    with contextlib.suppress(OSError, ValueError):
+        LIFELINE.release(int(pidfile.read_text(encoding="utf-8").split()[0]))
+    with contextlib.suppress(OSError):
+        pidfile.unlink()
+
+
+def carries_token(pid: int, token: str) -> bool:
+    try:
+        environ = Path(f"/proc/{pid}/environ").read_bytes()
+    except OSError:
+        return False
+    return f"{TOKEN_VARIABLE}={token}".encode() in environ.split(b"\0")
+
+
+def kill_leftovers(pidfile: Path) -> int:
+    """Kill what is left of an earlier run of the same agent: after the orchestrator itself
+    was killed (SIGKILL, power loss), its agents live on in their own sessions. Only a
+    group whose processes carry the token recorded in `pidfile` is touched, so a reused pid
+    is never hit. Returns how many processes were found."""
+    try:
+        pgid_text, token = pidfile.read_text(encoding="utf-8").split()
+        pgid = int(pgid_text)
+    except (OSError, ValueError):
+        return 0
+    members = group_members(pgid) or []  # unknown (no /proc): leave it alone
+    ours = [pid for pid in members if carries_token(pid, token)]
+    if ours:
+        ProcessGroup(None, pgid).kill()
+    with contextlib.suppress(OSError):
+        pidfile.unlink()
+    return len(ours)
+
+
+def kill_groups(groups: Mapping[int, str], grace: float = KILL_GRACE) -> int:
+    """Kill every group whose processes carry its token: SIGTERM to all at once, SIGKILL to
+    what is left after `grace` seconds. Returns how many groups were ours."""
+    ours = [
+        ProcessGroup(None, pgid)
+        for pgid, token in groups.items()
+        if any(carries_token(pid, token) for pid in group_members(pgid) or [])
+    ]
+    for group in ours:
+        group.signal(signal.SIGTERM)
+    deadline = time.monotonic() + grace
+    while time.monotonic() < deadline and any(group.alive() for group in ours):
+        time.sleep(0.05)
+    for group in ours:
+        group.signal(signal.SIGKILL)
+    return len(ours)
+
+
+class Lifeline:
+    """This process's watchdog (lifeline.py --groups), started on the first `guard`: it
+    kills the guarded groups when this process dies, however it dies. A lifeline that
+    cannot start or has died is not fatal: the pidfiles still let a resume clean up."""
+
+    SCRIPT = Path(__file__).resolve().parent.parent / "agents" / "lifeline.py"
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.process: subprocess.Popen[bytes] | None = None
+        self.owner = 0  # the pid that started it (a forked child needs its own)
+
+    def guard(self, pgid: int, token: str) -> bool:
+        return self.send(f"{pgid} {token}\n")
+
+    def release(self, pgid: int) -> None:
+        """The group ended by itself: the lifeline forgets it."""
+        with self.lock:
+            running = self.process is not None and self.owner == os.getpid()
+        if running:
+            self.send(f"- {pgid}\n")
+
+    def send(self, line: str) -> bool:
+        with self.lock:
+            if self.process is None or self.owner != os.getpid() or self.process.poll() is not None:
+                self.process = self.start()
+                self.owner = os.getpid()
+            if self.process is None or self.process.stdin is None:
+                return False
+            try:
+                self.process.stdin.write(line.encode("ascii"))
+                self.process.stdin.flush()
+            except (OSError, ValueError):
+                self.process = None
+                return False
+            return True
+
+    def start(self) -> subprocess.Popen[bytes] | None:
+        try:
+            return subprocess.Popen(
+                [sys.executable, "-I", str(self.SCRIPT), "--groups"],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                cwd="/",
+                start_new_session=True,  # a kill of our group must not take it first
+            )
+        except OSError:
+            return None
+
+
+LIFELINE = Lifeline()
