@@ -98,6 +98,8 @@ def build_parser() -> argparse.ArgumentParser:
         command.add_argument("task", nargs="?", default="", help="task ID; none: the stage")
         command.set_defaults(handler="control", action=action, feedback="")
 
+    asking_commands(commands)
+
     status = commands.add_parser("status", help="one line for a tmux status bar, or --json")
     workspace_arg(status)
     status.add_argument("--json", action="store_true", help="the whole run state as JSON")
@@ -128,6 +130,37 @@ def build_parser() -> argparse.ArgumentParser:
     agents.add_argument("--json", action="store_true", help="print the listing as JSON")
     agents.set_defaults(handler="agents")
     return parser
+
+
+def asking_commands(commands: argparse._SubParsersAction) -> None:
+    """The permission queue and the line to running agents (commands/permissions.py)."""
+    queue = commands.add_parser("permissions", help="list the permission requests that wait")
+    workspace_arg(queue)
+    queue.add_argument("--json", action="store_true", help="as JSON")
+    queue.set_defaults(handler="permissions", action="permissions")
+    allow = commands.add_parser("allow", help="allow a waiting permission request")
+    workspace_arg(allow)
+    allow.add_argument("target", metavar="ID", help="the request's id (P1, …)")
+    allow.add_argument(
+        "--session", action="store_true", help="and the same for the rest of the agent's session"
+    )
+    allow.set_defaults(handler="permissions", action="allow")
+    deny = commands.add_parser("deny", help="deny a waiting permission request")
+    workspace_arg(deny)
+    deny.add_argument("target", metavar="ID", help="the request's id (P1, …)")
+    deny.add_argument("-m", "--message", default="", help="the reason the agent is given")
+    deny.set_defaults(handler="permissions", action="deny")
+    say = commands.add_parser("say", help="send a message to a task's running agent")
+    workspace_arg(say)
+    say.add_argument("target", metavar="TASK", help="the task's id")
+    say.add_argument("text", nargs="+", help="the message")
+    say.set_defaults(handler="permissions", action="say")
+    interrupt = commands.add_parser(
+        "interrupt", help="stop a task's agent's current turn (the task goes on)"
+    )
+    workspace_arg(interrupt)
+    interrupt.add_argument("target", metavar="TASK", help="the task's id")
+    interrupt.set_defaults(handler="permissions", action="interrupt")
 
 
 def run_options(parser: argparse.ArgumentParser) -> None:

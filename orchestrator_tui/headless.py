@@ -112,6 +112,21 @@ class HeadlessConsole:
                 return f"[{colour}]{event.level}[/]: {escape(event.text)}"
             case ev.CommandApplied() if not event.ok:
                 return f"[red]refused[/] {escape(event.action)}: {escape(event.message)}"
+            case ev.PermissionAsked():
+                line = escape(f"{event.tool} {event.summary}".rstrip())
+                return (
+                    f"  [bold yellow]?[/] {escape(event.task)} asks ({event.request_id}): {line}"
+                    f"\n   [dim]orchestrator-tui allow {event.request_id} [--session] | "
+                    f"deny {event.request_id} -m WHY[/]"
+                )
+            case ev.PermissionAnswered():
+                why = f": {escape(event.message)}" if event.message else ""
+                return f"  [bold]?[/] {event.request_id} {event.decision} by {event.by}{why}"
+            case ev.PermissionWithdrawn():
+                return f"  [dim]? {event.request_id} withdrawn: {escape(event.reason)}[/]"
+            case ev.AgentTold():
+                said = f": {escape(event.text)}" if event.text else ""
+                return f"  » {event.action} {escape(event.task)} by {event.by}{said}"
             case ev.RunFinished():
                 colour = "green" if event.outcome == "complete" else "red"
                 return f"[bold {colour}]run {event.outcome}[/]: {escape(event.reason)}"

@@ -84,6 +84,11 @@ class Watch:
         self.stdin_closing = False
         self.stdin_fd: int | None = None
         self.stdin_open = spec.stdin_pipe  # send() queues even before the process exists
+        # true while the agent waits for a person (a permission request, the next message
+        # after an interrupt): its timeout and stall clocks stand still (claude.py sets it)
+        self.holding: Callable[[], bool] | None = None
+        self.held = 0.0
+        self.checked_at = started
 
     def attach(self, process: subprocess.Popen[bytes], log: IO[bytes]) -> None:
         """The process was started (runner.spawn); before the supervisor takes it."""
@@ -256,13 +261,17 @@ class Watch:
 
     def check(self, now: float) -> None:
         if self.phase == "running":
+            if self.holding is not None and self.holding():
+                self.held += max(0.0, now - self.checked_at)
+                self.last_output = now
+            self.checked_at = now
             self.poll()
             if self.process.returncode is not None:
                 stop_group(self, now)  # its leftovers die too: no orphans
             elif self.cancel.is_set():
                 self.cancelled = True
                 stop_group(self, now)
-            elif now - self.started > self.spec.timeout:
+            elif now - self.started - self.held > self.spec.timeout:
                 self.timed_out = True
                 stop_group(self, now)
             else:

@@ -6,6 +6,7 @@ import argparse
 import signal
 import sys
 import threading
+from dataclasses import replace
 from pathlib import Path
 
 from ..core.config import Config, ConfigError, load_config
@@ -94,6 +95,8 @@ def run_headless(options: EngineOptions) -> int:
     from ..runtime import build_engine
 
     console = HeadlessConsole()
+    if options.approve >= frozenset(STAGES):  # nobody is there: no permission request waits
+        options = replace(options, unattended=True)
     engine = build_engine(options, [console])
     try:
         engine.open()

@@ -8,8 +8,36 @@ from typing import Literal
 from .events import Actor
 from .models import Frozen
 
-Action = Literal["approve", "reject", "pause", "resume", "retry", "skip", "cancel"]
-ACTIONS: tuple[str, ...] = ("approve", "reject", "pause", "resume", "retry", "skip", "cancel")
+Action = Literal[
+    "approve",
+    "reject",
+    "pause",
+    "resume",
+    "retry",
+    "skip",
+    "cancel",
+    "allow",  # the permission queue (core/permissions.py): task = the request id
+    "allow_session",
+    "deny",  # feedback = the reason given to the agent
+    "say",  # task = the task, feedback = the message
+    "interrupt",
+]
+ACTIONS: tuple[str, ...] = (
+    "approve",
+    "reject",
+    "pause",
+    "resume",
+    "retry",
+    "skip",
+    "cancel",
+    "allow",
+    "allow_session",
+    "deny",
+    "say",
+    "interrupt",
+)
+PERMISSION_ACTIONS = ("allow", "allow_session", "deny")
+AGENT_ACTIONS = ("say", "interrupt")
 
 
 class Command(Frozen):

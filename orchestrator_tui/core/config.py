@@ -155,6 +155,25 @@ class NotifySettings(Section):
     bell: bool = Field(True, description="ring the terminal bell too")
 
 
+class PermissionSettings(Section):
+    allow: list[str] = Field(
+        [],
+        description='tools allowed without asking, e.g. ["Bash(pytest:*)", "Bash(git status)"]',
+    )
+    deny: list[str] = Field(
+        [], description='tools denied without asking (deny wins), e.g. ["Bash(rm:*)"]'
+    )
+    timeout: float = Field(
+        900.0, ge=0, description="seconds a request waits for a person; 0: no limit"
+    )
+    on_timeout: Literal["deny", "allow"] = Field(
+        "deny", description="what an unanswered request becomes after the timeout"
+    )
+    timeout_message: str = Field(
+        "", description="the reason the agent gets then; empty: nobody answered within N s"
+    )
+
+
 class RaySettings(Section):
     address: str = Field(
         "auto", description='the cluster: "auto" (ray start on this machine), host:6379, ray://…'
@@ -178,6 +197,7 @@ class Config(Section):
     budget: BudgetSettings = BudgetSettings()
     notify: NotifySettings = NotifySettings()
     ray: RaySettings = RaySettings()
+    permissions: PermissionSettings = PermissionSettings()
 
     def stage(self, stage: StageName) -> StageSettings:
         return self.stages.get(stage, StageSettings())
@@ -217,7 +237,19 @@ def config_from_dict(data: dict[str, Any], source: str = "config.toml") -> Confi
         config.agents.profile(None)
     except KeyError as exc:
         raise ConfigError(f"{source}: agents.default: {exc.args[0]}") from None
+    check_rules(config, source)
     return config
+
+
+def check_rules(config: Config, source: str) -> None:
+    from .permissions import parse_rule
+
+    for key in ("allow", "deny"):
+        for text in getattr(config.permissions, key):
+            try:
+                parse_rule(text)
+            except ValueError as exc:
+                raise ConfigError(f"{source}: permissions.{key}: {exc}") from None
 
 
 def comment_lines(text: str | None) -> list[str]:
@@ -267,6 +299,8 @@ def config_template(default_agent: str = "claude") -> str:
         *section_lines("stages.test", StageSettings()),
         *section_lines("budget", BudgetSettings()),
         *section_lines("notify", NotifySettings()),
+        "# What agents may do without asking, and what an unanswered request becomes",
+        *section_lines("permissions", PermissionSettings()),
         "# Scale-out (run.executor = \"ray\"): pip install 'orchestrator-tui[ray]'",
         *section_lines("ray", RaySettings()),
     ]

@@ -169,7 +169,7 @@ def after_attempt(
                     ev.TaskFinished(
                         **common,
                         status="done",
-                        reason="ok",
+                        reason=result.reason or "ok",  # "denied by the user: …" stays
                         exit_code=result.exit_code,
                         files=merge.files or result.files,
                         session_id=result.session_id,

@@ -216,6 +216,54 @@ class FixRoundStarted(EventBase):
     feedback: dict[str, str] = {}
 
 
+class PermissionAsked(EventBase):
+    """An agent asks for a tool its mode does not allow (core/permissions.py); it waits
+    until the first PermissionAnswered or PermissionWithdrawn of `request_id`."""
+
+    kind: Literal["permission_asked"] = "permission_asked"
+    request_id: str
+    task: str
+    attempt: int = 1
+    tool: str = ""
+    summary: str = ""
+    detail: str = ""
+    options: tuple[str, ...] = ("allow", "allow_session", "deny")
+
+
+class PermissionAnswered(EventBase):
+    """allow | allow_session | deny, by a person (app, monitor, cli), a rule, the timeout
+    or, headless with --approve all, nobody (unattended)."""
+
+    kind: Literal["permission_answered"] = "permission_answered"
+    request_id: str
+    task: str = ""
+    decision: str
+    message: str = ""
+    by: str = ""
+
+
+class PermissionWithdrawn(EventBase):
+    """The agent no longer waits: it withdrew the request, exited, or the run stopped."""
+
+    kind: Literal["permission_withdrawn"] = "permission_withdrawn"
+    request_id: str
+    task: str = ""
+    reason: str = ""
+
+
+class AgentTold(EventBase):
+    """A person spoke to a running agent: `say` (a message into its session) or
+    `interrupt` (stop the current turn); `ok` false with why it did not reach it."""
+
+    kind: Literal["agent_told"] = "agent_told"
+    task: str
+    action: Literal["say", "interrupt"]
+    text: str = ""
+    by: str = ""
+    ok: bool = True
+    message: str = ""
+
+
 Event = Annotated[
     RunStarted
     | StageStarted
@@ -239,7 +287,11 @@ Event = Annotated[
     | RunFinished
     | Notice
     | CommandApplied
-    | FixRoundStarted,
+    | FixRoundStarted
+    | PermissionAsked
+    | PermissionAnswered
+    | PermissionWithdrawn
+    | AgentTold,
     Field(discriminator="kind"),
 ]
 

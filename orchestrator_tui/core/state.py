@@ -12,6 +12,7 @@ from pydantic import Field
 
 from . import events as ev
 from .models import STAGES, Frozen, StageName, StageStatus, Task, TaskStatus
+from .permissions import PermissionState, fold_permission
 
 
 class StageState(Frozen):
@@ -98,6 +99,7 @@ class RunState(Frozen):
     notices: tuple[str, ...] = ()
     applied_commands: frozenset[str] = frozenset()
     plan_error: str = ""
+    permissions: dict[str, PermissionState] = {}  # the queue (core/permissions.py)
 
     @property
     def current_stage(self) -> StageName | None:
@@ -313,6 +315,9 @@ def apply(state: RunState, event: ev.EventBase) -> RunState:
         case ev.Notice():
             notices = (*state.notices, f"{event.level}: {event.text}")[-MAX_NOTICES:]
             return state.model_copy(update={"notices": notices})
+        case ev.PermissionAsked() | ev.PermissionAnswered() | ev.PermissionWithdrawn():
+            permissions = fold_permission(state.permissions, event)
+            return state.model_copy(update={"permissions": permissions})
         case ev.CommandApplied():
             applied = state.applied_commands | {event.command_id}
             return state.model_copy(update={"applied_commands": applied})

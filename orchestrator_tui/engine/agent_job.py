@@ -9,6 +9,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 from ..core.models import Plan, StageName, Task
 from ..core.protocols import AgentJob, AgentResult
@@ -22,9 +23,10 @@ class TaskReporter:
     """AgentEvents for one task, called from the agent's thread: usage and notices become
     inputs of the engine, output lines wait in the output buffer."""
 
-    def __init__(self, engine: EngineCore, task_id: str) -> None:
+    def __init__(self, engine: EngineCore, task_id: str, attempt: int = 1) -> None:
         self.engine = engine
         self.task_id = task_id
+        self.attempt = attempt
 
     def output(self, lines: Sequence[str]) -> None:
         """Lines for live views, masked already (once, by the runner: agents/lines.py)."""
@@ -35,6 +37,23 @@ class TaskReporter:
 
     def notice(self, level: str, text: str) -> None:
         self.engine.post(NoticeInput(level, f"{self.task_id}: {text}"))
+
+    # the permission queue and messages (engine/asking.py), for backends that can ask
+
+    def ask(self, request: Any, reply: Callable[[Any], None]) -> str:
+        """Queue a permission request; `reply(answer)` comes later (any thread) or, when a
+        rule answers, before this returns. Returns the request's id (P1, P2…)."""
+        return self.engine.desk.ask(self.task_id, self.attempt, request, reply)
+
+    def withdraw(self, request_id: str, reason: str) -> None:
+        self.engine.desk.withdraw(request_id, reason)
+
+    def attach(self, channel: Any) -> None:
+        """`channel.say(text)` / `channel.interrupt()` reach this agent from now on."""
+        self.engine.desk.attach(self.task_id, channel)
+
+    def detach(self, channel: Any) -> None:
+        self.engine.desk.detach(self.task_id, channel)
 
 
 def task_prompt(engine: EngineCore, plan: Plan, task: Task, feedback: str, workdir: str) -> str:
@@ -132,12 +151,13 @@ def start_agent_job(
         resume_session=resume_session,
         redact=config.run.redact,
     )
-    reporter = TaskReporter(engine, task.id)
+    reporter = TaskReporter(engine, task.id, attempt)
     answered = threading.Event()
 
     def once(result: AgentResult) -> None:
         if not answered.is_set():
             answered.set()
+            engine.desk.ended(task.id, attempt)  # what still waits of it is withdrawn
             done(result)
 
     def crashed(exc: Exception) -> AgentResult:

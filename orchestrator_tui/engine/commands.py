@@ -9,7 +9,7 @@ import time
 
 from ..core import decisions
 from ..core import events as ev
-from ..core.commands import Command, command_summary
+from ..core.commands import AGENT_ACTIONS, PERMISSION_ACTIONS, Command, command_summary
 from ..infra.session import BadCommand
 from . import inputs as inp
 from .context import EngineCore
@@ -44,7 +44,10 @@ def apply_command(engine: EngineCore, item: inp.CommandInput) -> str | None:
     """Answer one command exactly once; returns the gate decision it made, if any."""
     command = item.command
     decision: str | None = None
-    if command.id not in engine.state.applied_commands:
+    if command.action in (*PERMISSION_ACTIONS, *AGENT_ACTIONS):
+        if command.id not in engine.state.applied_commands:
+            answer_at_desk(engine, command)
+    elif command.id not in engine.state.applied_commands:
         implementer = engine.implementer
         facts = decisions.CommandFacts(
             implementing=implementer is not None,
@@ -70,3 +73,14 @@ def apply_command(engine: EngineCore, item: inp.CommandInput) -> str | None:
     if item.path is not None:
         engine.inbox.done(item.path)
     return decision
+
+
+def answer_at_desk(engine: EngineCore, command: Command) -> None:
+    """allow / allow_session / deny a permission request, say / interrupt: asking.py (the
+    first answer to a request wins; a later one is refused "already answered")."""
+    ok, message = engine.desk.command(command)
+    engine.emit(
+        ev.CommandApplied(
+            command_id=command.id, action=command_summary(command), ok=ok, message=message
+        )
+    )

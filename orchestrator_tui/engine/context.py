@@ -7,7 +7,7 @@ import contextlib
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from ..core import events as ev
 from ..core.config import Config
@@ -34,6 +34,20 @@ class RunningTasks(Protocol):
     def on_exit(self, item: AgentExited) -> None: ...
 
     def plan_changed(self, plan: Plan) -> None: ...
+
+
+class PermissionDesk(Protocol):
+    """The permission queue and the line to running agents (asking.py)."""
+
+    def ask(self, task: str, attempt: int, request: Any, reply: Callable[[Any], None]) -> str: ...
+
+    def withdraw(self, request_id: str, reason: str) -> None: ...
+
+    def ended(self, task: str, attempt: int) -> None: ...
+
+    def attach(self, task: str, channel: Any) -> None: ...
+
+    def detach(self, task: str, channel: Any) -> None: ...
 
 
 class Cancelled(Exception):
@@ -63,6 +77,7 @@ class EngineCore(Protocol):
     backends: BackendFactory
     isolation_factory: Callable[[Path, str, Config], TaskIsolation]
     implementer: RunningTasks | None
+    desk: PermissionDesk
     stopping: threading.Event
     cancelled: bool
     changed_files: set[str]

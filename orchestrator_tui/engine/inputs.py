@@ -12,6 +12,7 @@ from pathlib import Path
 
 from ..core.commands import Command
 from ..core.models import StageName
+from ..core.permissions import Answer, PermissionRequest
 from ..core.protocols import AgentResult, StageResult
 
 
@@ -69,4 +70,45 @@ class Wake:
     """Nothing but a nudge: look at the clock and the stop flag (stop(), timers)."""
 
 
-Input = CommandInput | FileChanged | AgentUsage | NoticeInput | AgentExited | StageDone | Wake
+@dataclass(frozen=True)
+class Asked:
+    """An agent asked for permission (engine/asking.py); `answer` when a rule or nobody
+    (headless --approve all) answered at once."""
+
+    task: str
+    attempt: int
+    request_id: str
+    request: PermissionRequest
+    answer: Answer | None = None
+
+
+@dataclass(frozen=True)
+class Withdrawn:
+    """The agent withdrew a request of the queue."""
+
+    request_id: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class AttemptEnded:
+    """An attempt's agent is gone: what still waits of it is withdrawn."""
+
+    task: str
+    attempt: int
+
+
+AskInput = Asked | Withdrawn | AttemptEnded
+
+Input = (
+    CommandInput
+    | FileChanged
+    | AgentUsage
+    | NoticeInput
+    | AgentExited
+    | StageDone
+    | Wake
+    | Asked
+    | Withdrawn
+    | AttemptEnded
+)

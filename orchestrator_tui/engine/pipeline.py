@@ -39,6 +39,7 @@ from ..infra.session import Inbox, WorkspaceLock
 from ..infra.store import RunFiles, RunStore, latest_run_id, load_run, new_run_id
 from ..infra.watcher import PlanWatcher
 from . import inputs as inp
+from .asking import Desk
 from .commands import apply_command, new_command, poll_inbox
 from .context import Cancelled
 from .fix_loop import auto_send_back, send_back
@@ -76,6 +77,7 @@ class EngineOptions:
     system_path: Path | None = None
     extra_env: Mapping[str, str] = field(default_factory=dict)
     gate_wait: float | None = None  # seconds a gate waits for a person; None: for ever
+    unattended: bool = False  # headless with --approve all: no permission request waits
 
     @property
     def plan_path(self) -> Path:
@@ -120,6 +122,7 @@ class Engine:
         self.inbox_due = 0.0
         self.watcher: PlanWatcher | None = None
         self.output = OutputBuffers()  # agents' lines for live views (engine/output.py)
+        self.desk = Desk(self, options.unattended)  # the permission queue (engine/asking.py)
         self.notifier = Notifier(
             options.workspace,
             options.config.notify,
@@ -197,6 +200,7 @@ class Engine:
             self.emit(ev.Notice(level="warning", text=text))
         if resumed:
             self.plan = self.load_frozen_plan()
+            self.desk.resumed()
         return run_id
 
     def load_frozen_plan(self) -> Plan | None:
@@ -259,6 +263,7 @@ class Engine:
                     decision = self.handle(item) or decision
             if self.changed_files:
                 apply_reloads(self)
+            self.desk.tick()
         if stoppable:
             self.check_stop()
         return decision
@@ -284,6 +289,8 @@ class Engine:
                     self.implementer.on_exit(item)
             case inp.StageDone():
                 self.stage_done = item
+            case inp.Asked() | inp.Withdrawn() | inp.AttemptEnded():
+                self.desk.handle(item)
         return None
 
     def check_stop(self) -> None:
