@@ -39,6 +39,6 @@ def test_while_holding_neither_the_timeout_nor_the_stall_warning_runs(tmp_path: 
 
 
 def test_without_holding_the_same_agent_times_out(tmp_path: Path) -> None:
-    watch, events = start(tmp_path, None)
+    watch, _ = start(tmp_path, None)
     outcome = watch.wait(30)
     assert outcome is not None and outcome.timed_out and outcome.reason == "timeout after 1 s"
