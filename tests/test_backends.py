@@ -73,8 +73,17 @@ def test_claude_ok_writes_reports_usage_session_and_files(tmp_path: Path) -> Non
     assert len(events.usages) > 1  # increments while it ran, not one lump at the end
     assert "▸ Write src/x.py" in events.lines
     argv = calls[0]["argv"]
-    assert argv[:2] == ["-p", "SCENARIO: ok\n" + WRITE]
-    assert argv[2:5] == ["--output-format", "stream-json", "--verbose"]
+    assert argv[:8] == [
+        "-p",
+        "--input-format",
+        "stream-json",  # the prompt came on stdin (claude_control.py)
+        "--output-format",
+        "stream-json",
+        "--verbose",
+        "--permission-prompt-tool",
+        "stdio",
+    ]
+    assert not any("SCENARIO" in arg for arg in argv)
     assert argv[argv.index("--permission-mode") + 1] == "acceptEdits"
 
 

@@ -1,8 +1,9 @@
 """The ACP run's side of the permission queue, messages and interrupts, and its outcome.
 
-A `session/request_permission` becomes a queue request through the reporter's
-`ask(request, reply)` (engine/asking.py); `reply` comes from the engine's thread and
-settles a future on the run's loop. The answer picks an option by kind (acp_view.py).
+A `session/request_permission` becomes a queue request (core/permissions.py) through the
+reporter's `ask(request, reply)` (engine/asking.py); `reply` comes from the engine's
+thread (or at once, when a `[permissions]` rule answers) and settles a future on the
+run's loop. The answer picks an option by kind (acp_view.py).
 "Allow for this session" is remembered here, per tool, for the rest of the run: the
 adapters' own allow_always may write rules into the worktree. A run that has no one to
 ask (no `ask` on its reporter) refuses. Requests still waiting when the turn is cancelled
@@ -18,12 +19,12 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+from ..core.permissions import HUMANS, PermissionRequest
 from ..core.protocols import AgentEvents, AgentJob, AgentResult
 from ..core.redact import mask_text
 from .acp_view import AcpView, describe_permission, dump, pick_option
 from .base import clip
 
-HUMANS = ("app", "monitor", "cli")
 STOP_REASONS = {
     "max_tokens": "agent reported error: max tokens reached",
     "max_turn_requests": "max turns reached",
@@ -200,14 +201,8 @@ class Asking:
         return AgentResult(ok=True, reason="ok", exit_code=0, **common)
 
 
-def make_request(fields: dict[str, Any], raw: dict[str, Any]) -> Any:
-    """The queue's PermissionRequest (core/permissions.py, from the permission-queue work)."""
-    try:
-        from ..core.permissions import PermissionRequest
-    except ImportError:  # that module has not landed yet: the same fields
-        from types import SimpleNamespace
-
-        return SimpleNamespace(raw=raw, **fields)
+def make_request(fields: dict[str, Any], raw: dict[str, Any]) -> PermissionRequest:
+    """The queue's PermissionRequest (core/permissions.py)."""
     return PermissionRequest(raw=raw, **fields)
 
 

@@ -208,7 +208,12 @@ class CliBackend:
         def exited(outcome: ProcessOutcome) -> None:
             done(self.result(parser, outcome))
 
-        return start_process(spec, parser.line, events, cancel, exited)
+        watch = start_process(spec, parser.line, events, cancel, exited)
+        self.started(watch, parser)
+        return watch
+
+    def started(self, watch: Watch, parser: OutputParser) -> None:
+        """The process is on its way (claude: its stdin and the permission queue)."""
 
     def result(self, parser: OutputParser, outcome: ProcessOutcome) -> AgentResult:
         try:

@@ -1,4 +1,6 @@
-"""Claude Code headless: `claude -p PROMPT --output-format stream-json --verbose`.
+"""Claude Code headless: `claude -p --input-format stream-json --output-format stream-json
+--verbose --permission-prompt-tool stdio`, the prompt on stdin (claude_control.py: the
+permission queue, messages and interrupts over the CLI's control protocol).
 
 Every stdout line is one JSON object (facts in docs/agent-clis.md): `system`/`init` gives the
 session id; `assistant` lines carry text and tool_use blocks (shown as "▸ Write src/x.py",
@@ -17,12 +19,15 @@ writes too: they are tokens the model read.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from ..core.protocols import AgentEvents, AgentJob
-from .base import CliBackend, OutputParser, clip, prompt_too_long, relative_path
-from .runner import ProcessOutcome, Stream
+from ..core.protocols import AgentEvents, AgentJob, AgentResult
+from .base import CliBackend, OutputParser, clip, relative_path
+from .claude_control import Control, user_message
+from .runner import ProcessOutcome, ProcessSpec, Stream
+from .watch import Watch
 
 FILE_TOOLS = ("Write", "Edit", "MultiEdit", "NotebookEdit")
 
@@ -58,6 +63,8 @@ class ClaudeParser(OutputParser):
         self.reported_in = 0
         self.reported_out = 0
         self.pending_files: dict[str, str] = {}
+        self.control = Control(job, events)
+        self.control.send(user_message(job.prompt))
 
     # ---- lines --------------------------------------------------------------------
 
@@ -74,6 +81,10 @@ class ClaudeParser(OutputParser):
             return self.tool_results(data)
         if kind == "result":
             return self.result_event(data)
+        if kind == "control_request":
+            return self.control.control_request(data)
+        if kind == "control_cancel_request":
+            return self.control.cancel_request(data)
         return []  # newer line types: in the log file, not on screen
 
     def system(self, data: dict[str, Any]) -> list[str]:
@@ -139,6 +150,7 @@ class ClaudeParser(OutputParser):
         turns = data.get("num_turns")
         seconds = float(data.get("duration_ms") or 0) / 1000
         state = "error" if data.get("is_error") else data.get("subtype", "done")
+        self.control.turn_ended()
         return [f"■ {state} · {turns} turns · {seconds:.1f} s · ${cost:.4f}"]
 
     # ---- usage --------------------------------------------------------------------
@@ -164,8 +176,16 @@ class ClaudeParser(OutputParser):
             self.events.usage(used_in, used_out, 0.0)
 
     def finish(self) -> None:
+        self.control.finish()
         if self.result_line is None:
             self.commit_message_usage()
+
+    def result(self, outcome: ProcessOutcome) -> AgentResult:
+        result = super().result(outcome)
+        said_no = list(dict.fromkeys(self.control.human_denials.values()))
+        if result.ok and said_no:  # a person's no is not the agent's failure
+            return replace(result, reason="denied by the user: " + ", ".join(said_no))
+        return result
 
     # ---- the verdict ------------------------------------------------------------------
 
@@ -179,7 +199,12 @@ class ClaudeParser(OutputParser):
             return f"max turns reached ({data.get('num_turns')} turns)"
         if data.get("is_error"):
             return self.error_reason(data)
-        denials = data.get("permission_denials") or []
+        humans = self.control.human_denials
+        denials = [
+            d
+            for d in data.get("permission_denials") or []
+            if not (isinstance(d, dict) and str(d.get("tool_use_id")) in humans)
+        ]
         if denials:
             return "permission denied: " + ", ".join(dict.fromkeys(map(denial_text, denials)))
         if outcome.exit_code:
@@ -224,11 +249,9 @@ class ClaudeBackend(CliBackend):
 
     def argv(self, job: AgentJob) -> list[str]:
         profile = self.profile
-        argv = [self.executable, "-p"]
-        if not prompt_too_long(job.prompt):
-            # a leading space keeps a prompt that starts with "-" from reading as an option
-            argv.append(" " + job.prompt if job.prompt.startswith("-") else job.prompt)
+        argv = [self.executable, "-p", "--input-format", "stream-json"]
         argv += ["--output-format", "stream-json", "--verbose"]
+        argv += ["--permission-prompt-tool", "stdio"]  # its requests come to the queue
         if profile.model:
             argv += ["--model", profile.model]
         if profile.permission_mode:
@@ -244,8 +267,13 @@ class ClaudeBackend(CliBackend):
             argv += ["--allowedTools", *profile.allowed_tools]
         return argv
 
-    def stdin_path(self, job: AgentJob) -> Path | None:
-        return job.prompt_file if prompt_too_long(job.prompt) else None
+    def spec(self, job: AgentJob) -> ProcessSpec:
+        """stdin stays open: the prompt, answers and messages go there (claude_control)."""
+        return replace(super().spec(job), stdin_pipe=True, stdin_path=None)
 
     def parser(self, job: AgentJob, events: AgentEvents) -> OutputParser:
         return ClaudeParser(job, events)
+
+    def started(self, watch: Watch, parser: OutputParser) -> None:
+        if isinstance(parser, ClaudeParser):
+            parser.control.attach(watch)
