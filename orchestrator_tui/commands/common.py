@@ -95,8 +95,8 @@ def run_headless(options: EngineOptions) -> int:
     from ..runtime import build_engine
 
     console = HeadlessConsole()
-    if options.approve >= frozenset(STAGES):  # nobody is there: no permission request waits
-        options = replace(options, unattended=True)
+    if options.approve >= frozenset(STAGES) or options.gate_wait == 0.0:
+        options = replace(options, unattended=True)  # nobody is there: no request waits
     engine = build_engine(options, [console])
     try:
         engine.open()
