@@ -105,6 +105,11 @@ def build_parser() -> argparse.ArgumentParser:
     status.add_argument("--json", action="store_true", help="the whole run state as JSON")
     status.set_defaults(handler="status")
 
+    runs = commands.add_parser("runs", help="list the workspace's runs, newest first")
+    workspace_arg(runs)
+    runs.add_argument("--json", action="store_true", help="print the list as JSON")
+    runs.set_defaults(handler="runs")
+
     monitor = commands.add_parser("monitor", help="a compact view that follows a run")
     monitor.add_argument("workspace", nargs="?", default=".", help="the workspace (default: .)")
     monitor.set_defaults(handler="monitor")
