@@ -52,9 +52,12 @@ async def test_a_on_the_board_reopens_a_dismissed_gate(tmp_path: Path) -> None:
     app, engine = fake_app(tmp_path / "ws", start_engine=False)
     async with app.run_test(size=(120, 40)) as pilot:
         feed(app, stamped(at_parallel_gate()))
-        await wait_until(pilot, lambda: isinstance(app.screen, ApprovalScreen))
+        # The modal takes keys once it is mounted (its body has the focus).
+        await wait_until(
+            pilot, lambda: isinstance(app.screen, ApprovalScreen) and app.screen.focused
+        )
         await pilot.press("escape")
-        assert isinstance(app.screen, RunScreen)
+        await wait_until(pilot, lambda: isinstance(app.screen, RunScreen))
         assert engine.submitted() == []
         await pilot.press("a")
         assert isinstance(app.screen, ApprovalScreen)

@@ -2,94 +2,29 @@
 or sends a command to the engine's inbox with `engine.submit(..., by="app")`.
 
 A mixin of OrchestratorApp, kept apart so the app module stays about events and drawing.
-The actions know the app only as `ActionHost`, what they read and call on it: the app
-imports its actions, never the other way round.
+The actions know the app only as `AppHost` (ui/host.py), what they read and call on it:
+the app imports its actions, never the other way round.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from typing import Any, Protocol
-
-from textual.notifications import SeverityLevel
-from textual.screen import Screen
-
-from ..core.models import StageName, Task, TaskStatus
-from ..core.state import RunState, TaskState
-from ..engine.pipeline import EngineOptions
-from .engine_thread import EngineThread
+from ..core.models import StageName, TaskStatus
 from .evidence import gate_markdown
-from .handle import EngineHandle
+from .host import AppHost
 from .screens.approval import ApprovalScreen
 from .screens.feedback import FeedbackScreen
 from .screens.help import HelpScreen
 from .screens.quit_confirm import QuitScreen
-from .screens.run_screen import RunScreen
 from .screens.task_detail import TaskDetailScreen, TaskFiles
-from .view import DagLayout, running_tasks
+from .view import running_tasks
 
 RETRYABLE = (TaskStatus.FAILED, TaskStatus.BLOCKED, TaskStatus.CONFLICT)
 
 
-class ActionHost(Protocol):
-    """What the actions need of the app they are mixed into."""
-
-    options: EngineOptions
-    state: RunState
-    engine: EngineHandle | None
-    engine_thread: EngineThread | None
-    run_screen: RunScreen
-    dag_layout: DagLayout
-    definitions: dict[str, Task]
-    preview_tasks: Mapping[str, TaskState]
-    gate_screen: ApprovalScreen | None
-    gate_unseen: bool
-    quitting: bool
-    cursor_blink: bool
-    clock: Callable[[], float]
-
-    @property
-    def handle(self) -> EngineHandle: ...
-
-    @property
-    def selected_task(self) -> str | None: ...
-
-    @property
-    def engine_alive(self) -> bool: ...
-
-    def say(
-        self,
-        text: str,
-        *,
-        title: str = "",
-        severity: SeverityLevel = "information",
-        timeout: float | None = None,
-    ) -> None: ...
-
-    def push_screen(
-        self, screen: Screen[Any], callback: Callable[[Any], None] | None = None
-    ) -> Any: ...
-
-    def exit(self) -> None: ...
-
-    # the actions that call one another
-    def submit(self, action: str, task: str = "", feedback: str = "") -> None: ...
-
-    def open_gate(self) -> None: ...
-
-    def gate_decided(self, decision: str | None) -> None: ...
-
-    def ask_feedback(self) -> None: ...
-
-    def open_detail(self, task_id: str | None, tab: str) -> None: ...
-
-    def stop_and_quit(self) -> None: ...
-
-
 class RunActions:
-    """Mixed into OrchestratorApp; `self` is the app, seen as an ActionHost."""
+    """Mixed into OrchestratorApp; `self` is the app, seen as an AppHost."""
 
-    def submit(self: ActionHost, action: str, task: str = "", feedback: str = "") -> None:
+    def submit(self: AppHost, action: str, task: str = "", feedback: str = "") -> None:
         if self.engine_thread is not None and not self.engine_thread.alive:
             self.say("The engine has stopped: nothing takes commands now.", severity="error")
             return
@@ -98,7 +33,7 @@ class RunActions:
         except OSError as exc:
             self.say(f"could not send {action}: {exc}", severity="error")
 
-    def open_gate(self: ActionHost) -> None:
+    def open_gate(self: AppHost) -> None:
         gate = self.state.gate
         if gate is None or self.gate_screen is not None:
             return
@@ -107,14 +42,14 @@ class RunActions:
         self.gate_unseen = False
         self.push_screen(screen, self.gate_decided)
 
-    def gate_decided(self: ActionHost, decision: str | None) -> None:
+    def gate_decided(self: AppHost, decision: str | None) -> None:
         self.gate_screen = None
         if decision == "reject":
             self.ask_feedback()
         elif decision:
             self.submit(decision)
 
-    def ask_feedback(self: ActionHost) -> None:
+    def ask_feedback(self: AppHost) -> None:
         gate = self.state.gate
         if gate is None:
             self.say("Nothing waits for approval.", severity="warning")
@@ -132,19 +67,19 @@ class RunActions:
             send,
         )
 
-    def action_approve(self: ActionHost) -> None:
+    def action_approve(self: AppHost) -> None:
         if self.state.gate is None:
             self.say("Nothing waits for approval.", severity="warning")
             return
         self.open_gate()
 
-    def action_reject(self: ActionHost) -> None:
+    def action_reject(self: AppHost) -> None:
         self.ask_feedback()
 
-    def action_pause(self: ActionHost) -> None:
+    def action_pause(self: AppHost) -> None:
         self.submit("resume" if self.state.paused else "pause")
 
-    def action_retry(self: ActionHost) -> None:
+    def action_retry(self: AppHost) -> None:
         task_id = self.selected_task
         task = self.state.tasks.get(task_id or "")
         gate = self.state.gate
@@ -157,21 +92,21 @@ class RunActions:
         else:
             self.say("Select a failed task first.", severity="warning")
 
-    def action_skip(self: ActionHost) -> None:
+    def action_skip(self: AppHost) -> None:
         task_id = self.selected_task
         if not task_id:
             self.say("Select a task first.", severity="warning")
             return
         self.submit("skip", task=task_id)
 
-    def action_detail(self: ActionHost) -> None:
+    def action_detail(self: AppHost) -> None:
         self.open_detail(self.selected_task, "overview")
 
-    def action_diff(self: ActionHost) -> None:
+    def action_diff(self: AppHost) -> None:
         self.open_detail(self.selected_task, "diff")
 
-    def open_detail(self: ActionHost, task_id: str | None, tab: str) -> None:
-        task = self.state.tasks.get(task_id or "") or self.preview_tasks.get(task_id or "")
+    def open_detail(self: AppHost, task_id: str | None, tab: str) -> None:
+        task = self.state.tasks.get(task_id or "") or self.plan.preview.get(task_id or "")
         if task is None:
             self.say("Select a task first.", severity="warning")
             return
@@ -185,16 +120,16 @@ class RunActions:
         definition = self.definitions.get(task.id)
         self.push_screen(TaskDetailScreen(task, definition, paths, self.clock(), initial=tab))
 
-    def action_cycle_log(self: ActionHost, step: int) -> None:
+    def action_cycle_log(self: AppHost, step: int) -> None:
         tasks = self.state.tasks
-        order = [*self.dag_layout.order, *tasks]
+        order = [*self.plan.layout.order, *tasks]
         ran = [t for t in order if t in tasks and tasks[t].started_at]
         self.run_screen.logs.cycle(step, ran)
 
-    def action_help(self: ActionHost) -> None:
+    def action_help(self: AppHost) -> None:
         self.push_screen(HelpScreen())
 
-    def action_request_quit(self: ActionHost) -> None:
+    def action_request_quit(self: AppHost) -> None:
         if self.quitting:
             self.exit()  # a second quit while agents stop: leave now, run_app waits for them
             return
@@ -206,7 +141,7 @@ class RunActions:
         else:
             self.stop_and_quit()
 
-    def stop_and_quit(self: ActionHost) -> None:
+    def stop_and_quit(self: AppHost) -> None:
         self.quitting = True
         if self.engine_alive:
             self.handle.stop()
@@ -215,5 +150,5 @@ class RunActions:
             self.exit()
 
     @property
-    def engine_alive(self: ActionHost) -> bool:
+    def engine_alive(self: AppHost) -> bool:
         return self.engine_thread is not None and self.engine_thread.alive

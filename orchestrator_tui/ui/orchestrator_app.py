@@ -1,9 +1,12 @@
-"""OrchestratorApp: the engine's events folded into a RunState and drawn on the run screen.
+"""OrchestratorApp: the engine's events folded into a RunState, which the run screen holds.
 
 The engine runs in one thread (EngineThread); everything it says arrives as an
-`EngineSink.Event` message, and the handlers here fold it into a RunState with
-core.state.apply — the same fold as the log and the monitor — then redraw. Every
-command goes to the engine's inbox through `engine.submit`; the engine answers with
+`EngineSink.Event` message, and the handler here folds it into the run screen's state with
+core.state.apply — the same fold as the log and the monitor. The screen's widgets are
+bound to that state, the clock and the plan view (screens/run_screen.py), as the
+monitor's are: the app never draws. What an event causes besides (log lines,
+notifications, the approval modal) is in reactions.py; the keys' actions in actions.py.
+Every command goes to the engine through `engine.submit`; the engine answers with
 CommandApplied, shown as a notification (a refused command as a warning).
 """
 
@@ -19,10 +22,8 @@ from textual.binding import Binding
 from textual.notifications import SeverityLevel
 from textual.timer import Timer
 
-from ..core import events as ev
 from ..core.models import Task
-from ..core.plan import PlanError, parse_plan
-from ..core.state import RunState, TaskState, apply, task_state
+from ..core.state import RunState, apply
 from ..engine.output import OutputBuffers
 from ..engine.pipeline import EngineOptions
 from .actions import RunActions
@@ -30,11 +31,12 @@ from .commands import RunCommands
 from .engine_thread import EngineThread
 from .evidence import gate_markdown
 from .handle import EngineHandle
+from .plan_view import PlanView
+from .reactions import RunReactions
 from .screens.approval import ApprovalScreen
 from .screens.document import DocumentScreen
 from .screens.run_screen import RunScreen
 from .sink import EngineSink
-from .view import DagLayout, fmt_duration
 from .widgets.pipeline_board import PipelineBoard
 from .widgets.task_table import TaskTable
 
@@ -47,25 +49,10 @@ STYLES = [
 ]
 Clock = Callable[[], float]
 FOLLOW_DELAY = 0.12  # seconds the cursor rests on a task before its log is shown
+TICK_SECONDS = 1.0  # how often the clock the widgets read moves on
 
 
-def pane_note(event: ev.EventBase) -> str:
-    """The line that closes an attempt in the task's log pane."""
-    match event:
-        case ev.TaskFinished(status="done"):
-            return f"✓ done in {fmt_duration(event.duration)} (attempt {event.attempt})"
-        case ev.TaskFinished(will_retry=True):
-            return f"✗ attempt {event.attempt} failed: {event.reason}"
-        case ev.TaskFinished():
-            return f"✗ {event.status}: {event.reason}"
-        case ev.TaskBlocked():
-            return f"⊘ blocked: {event.cause}"
-        case ev.MergeConflict():
-            return "≠ merge conflict: " + ", ".join(event.files)
-    return ""
-
-
-class OrchestratorApp(RunActions, App[None]):
+class OrchestratorApp(RunActions, RunReactions, App[None]):
     CSS_PATH = STYLES
     TITLE = "orchestrator-tui"
     COMMANDS = App.COMMANDS | {RunCommands}
@@ -90,16 +77,41 @@ class OrchestratorApp(RunActions, App[None]):
         self.engine: EngineHandle | None = None
         self.engine_thread: EngineThread | None = None
         self.run_screen = RunScreen(self.log_file)
-        self.state = RunState()
-        self.dag_layout = DagLayout()
-        self.definitions: dict[str, Task] = {}
-        self.preview_tasks: dict[str, TaskState] = {}
-        self.preview_error = ""
-        self.engine_failure = ""
         self.gate_screen: ApprovalScreen | None = None
         self.follow_timer: Timer | None = None
         self.gate_unseen = False  # a gate opened that the approval modal has not shown
         self.quitting = False
+
+    # ---- what the run screen holds --------------------------------------------------------
+
+    @property
+    def state(self) -> RunState:
+        """The folded state: the run screen's (its widgets read it from there)."""
+        return self.run_screen.state
+
+    @state.setter
+    def state(self, state: RunState) -> None:
+        self.run_screen.now = self.clock()
+        self.run_screen.state = state
+
+    @property
+    def plan(self) -> PlanView:
+        return self.run_screen.plan
+
+    @plan.setter
+    def plan(self, plan: PlanView) -> None:
+        self.run_screen.plan = plan
+
+    @property
+    def definitions(self) -> dict[str, Task]:
+        return dict(self.plan.definitions)
+
+    @property
+    def engine_failure(self) -> str:
+        return self.run_screen.engine_failure
+
+    def tick(self) -> None:
+        self.run_screen.now = self.clock()
 
     # ---- start ------------------------------------------------------------------------
 
@@ -116,28 +128,23 @@ class OrchestratorApp(RunActions, App[None]):
         """The run screen is up: seed it from the engine's state, then start the engine."""
         engine = self.handle
         # The engine thread starts below: nothing is emitted between this read and listening.
-        self.state = engine.state
+        state = engine.state
         self.sink.connect()
         output = getattr(engine, "output", None)
         if output is not None:  # the agents' lines: drained by the log panes' own timer
             output.claim("app")
             self.run_screen.logs.source = lambda: self.take_output(output)
-        if engine.plan is not None:
-            self.definitions = {t.id: t for t in engine.plan.tasks}
-        if self.definitions:
-            self.dag_layout = DagLayout.from_tasks(
-                list(self.definitions.values()), self.state.tasks
+        plan_tasks = engine.plan.tasks if engine.plan is not None else ()
+        plan = PlanView.at_start(plan_tasks, state)
+        if not state.tasks and not plan.definitions:
+            plan = PlanView.preview_of(
+                self.options.plan_path, self.options.config.run.taskmaster_tag or None
             )
-        else:
-            self.dag_layout = DagLayout.from_waves(
-                self.state.tasks, self.state.waves, self.state.critical_path
-            )
-        if not self.state.tasks:
-            self.load_preview()
-        self.gate_unseen = self.state.gate is not None  # a resumed run waiting at a gate
-        self.redraw()
+        self.plan = plan
+        self.state = state
+        self.gate_unseen = state.gate is not None  # a resumed run waiting at a gate
         self.call_after_refresh(self.show_waiting_gate)
-        self.run_screen.set_interval(1.0, self.redraw)  # stops with the screen
+        self.run_screen.set_interval(TICK_SECONDS, self.tick)  # stops with the screen
         if self.start_engine:
             self.engine_thread = EngineThread(self, engine)
             self.engine_thread.start()
@@ -148,30 +155,17 @@ class OrchestratorApp(RunActions, App[None]):
         if self.engine_thread is not None and self.engine_thread.alive:
             self.handle.stop()
 
-    def load_preview(self) -> None:
-        """Before the parallel stage freezes the plan, show PLAN.md as it stands."""
-        try:
-            plan = parse_plan(
-                self.options.plan_path, self.options.config.run.taskmaster_tag or None
-            )
-        except PlanError as exc:
-            self.preview_error = str(exc.problems[0]) if exc.problems else str(exc)
-            return
-        except OSError as exc:
-            self.preview_error = f"cannot read the plan: {exc}"
-            return
-        self.definitions = {t.id: t for t in plan.tasks}
-        self.preview_tasks = {t.id: task_state(t) for t in plan.tasks}
-        self.dag_layout = DagLayout.from_tasks(plan.tasks)
-
     # ---- events -----------------------------------------------------------------------
 
     def take_output(self, output: OutputBuffers) -> None:
         """The agents' lines since the last pane tick (engine/output.py), read straight from
-        the engine's buffers on this thread: no message per batch, no thread between."""
+        the engine's buffers on this thread: no message per batch, no thread between. The
+        state takes each task's last line quietly: no widget shows it."""
+        state = self.state
         for event in output.drain():
-            self.state = apply(self.state, event)
+            state = apply(state, event)
             self.react(event)
+        self.run_screen.fold_quietly(state)
 
     def on_engine_sink_event(self, message: EngineSink.Event) -> None:
         event = message.event
@@ -179,125 +173,22 @@ class OrchestratorApp(RunActions, App[None]):
             return  # already in the state the app started from
         self.state = apply(self.state, event)
         self.react(event)
-        if not isinstance(event, ev.TaskOutput):
-            self.redraw()
-
-    def react(self, event: ev.EventBase) -> None:
-        logs = self.run_screen.logs
-        match event:
-            case ev.TaskOutput():
-                logs.append(event.task, event.lines)
-            case ev.TaskStarted():
-                logs.task_started(event.task)
-            case ev.TaskFinished() | ev.TaskBlocked() | ev.TaskReset() | ev.MergeConflict():
-                task = self.state.tasks.get(event.task)
-                if task is not None:
-                    logs.task_status(event.task, task.status, pane_note(event))
-                if isinstance(event, ev.TaskFinished) and task and task.status == "failed":
-                    self.say(f"{event.task} failed: {event.reason}", severity="error")
-            case ev.PlanFrozen():
-                self.definitions = {t.id: t for t in event.tasks}
-                self.dag_layout = DagLayout.from_waves(
-                    self.state.tasks, event.waves, event.critical_path
-                )
-                self.preview_tasks, self.preview_error = {}, ""
-            case ev.PlanReloaded():
-                self.plan_reloaded(event)
-            case ev.SystemReloaded():
-                sections = ", ".join(event.sections) or "no stage section"
-                self.say(f"CLAUDE.md reloaded; changed: {sections}", title="System")
-            case ev.GateOpened():
-                if self.options.config.notify.bell:
-                    self.bell()
-                # After the queue drains: a gate that a later event already closed (a
-                # replay, an approval from the CLI) never flashes a modal.
-                self.gate_unseen = True
-                self.call_after_refresh(self.show_waiting_gate)
-            case ev.GateDecided():
-                if self.gate_screen is not None and self.gate_screen.stage == event.stage:
-                    self.gate_screen.dismiss(None)
-                if event.by not in ("app", "auto"):
-                    self.say(f"{event.stage.title}: {event.decision} (by {event.by})")
-            case ev.CommandApplied():
-                text = event.message or event.action
-                if event.ok:
-                    self.say(text, timeout=4)
-                else:
-                    self.say(text, title="Refused", severity="warning", timeout=8)
-            case ev.Notice():
-                severity = {"info": "information", "warning": "warning", "error": "error"}
-                self.say(event.text, severity=severity[event.level])  # type: ignore[arg-type]
-            case ev.BudgetReached():
-                self.say(
-                    f"budget reached ({event.scope}): {event.spent} of {event.limit}",
-                    severity="warning",
-                    timeout=15,
-                )
-            case ev.RunFinished():
-                severity = "information" if event.outcome == "complete" else "error"
-                self.say(f"run {event.outcome}: {event.reason}", severity=severity, timeout=30)
-                self.show_summary()
-
-    def show_waiting_gate(self) -> None:
-        """Open the approval modal for a gate not shown yet — over the run screen only: it
-        must not cover a dialog the user is answering (quit, feedback) or reading."""
-        if not self.gate_unseen or self.state.gate is None:
-            return
-        if self.screen is not self.run_screen:
-            stage = self.state.gate.stage
-            self.say(f"{stage.title} waits for approval: press a on the board.", timeout=6)
-            return
-        self.gate_unseen = False
-        self.open_gate()
 
     def on_run_screen_resumed(self, message: RunScreen.Resumed) -> None:
         self.show_waiting_gate()
 
-    def show_summary(self) -> None:
-        """The complete stage's summary.md, when the run wrote one."""
-        files = self.engine.files if self.engine is not None else None
-        path = files.report("summary.md") if files is not None else None
-        try:
-            text = path.read_text(encoding="utf-8", errors="replace") if path else ""
-        except OSError:
-            return
-        if text:
-            self.push_screen(DocumentScreen(f"Run {self.state.run_id}: summary", text))
-
-    def plan_reloaded(self, event: ev.PlanReloaded) -> None:
-        if event.error:
-            self.say(
-                f"PLAN.md is invalid; the last good plan stays.\n{event.error}",
-                title="Plan",
-                severity="error",
-                timeout=10,
-            )
-            return
-        self.preview_tasks, self.preview_error = {}, ""
-        if event.tasks:
-            self.definitions = {t.id: t for t in event.tasks}
-            self.dag_layout = DagLayout.from_tasks(event.tasks, self.state.tasks)
-        changes = [
-            f"{label} {', '.join(ids)}"
-            for label, ids in (
-                ("added", event.added),
-                ("removed", event.removed),
-                ("changed", event.changed),
-            )
-            if ids
-        ]
-        self.say("PLAN.md reloaded: " + ("; ".join(changes) or "no task changed"), title="Plan")
-
     def on_engine_thread_finished(self, message: EngineThread.Finished) -> None:
         if message.error is not None:
-            self.engine_failure = (
+            failure = (
                 f"the engine stopped: {type(message.error).__name__}: {message.error} — "
                 "the run is saved; `orchestrator-tui run` resumes it"
             )
-            self.say(self.engine_failure, title="Engine", severity="error", timeout=60)
+            self.run_screen.engine_failure = failure
+            self.say(failure, title="Engine", severity="error", timeout=60)
         elif not message.outcome and not self.quitting:
-            self.engine_failure = "the engine stopped; `orchestrator-tui run` resumes the run"
-        self.redraw()
+            self.run_screen.engine_failure = (
+                "the engine stopped; `orchestrator-tui run` resumes the run"
+            )
         if self.quitting:
             self.exit()
 
@@ -312,29 +203,6 @@ class OrchestratorApp(RunActions, App[None]):
         """A notification whose text is shown as is: engine and agent text may hold
         square brackets, which must not be read as markup."""
         self.notify(text, title=title, severity=severity, timeout=timeout, markup=False)
-
-    def redraw(self) -> None:
-        tasks = self.state.tasks or self.preview_tasks
-        note = "engine stopped" if self.engine_failure else ""
-        self.run_screen.draw(
-            self.state,
-            tasks,
-            self.dag_layout,
-            self.clock(),
-            self.alerts(),
-            note,
-            preview=bool(self.preview_tasks) and not self.state.tasks,
-        )
-
-    def alerts(self) -> tuple[str, ...]:
-        alerts = []
-        if self.state.plan_error:
-            alerts.append(f"PLAN.md is invalid, the last good plan stays: {self.state.plan_error}")
-        elif self.preview_error and not self.state.tasks:
-            alerts.append(f"PLAN.md is invalid: {self.preview_error}")
-        if self.engine_failure:
-            alerts.append(self.engine_failure)
-        return tuple(alerts)
 
     # ---- the panes ----------------------------------------------------------------------
 

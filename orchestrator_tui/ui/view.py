@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 from ..core.graph import critical_path, waves
 from ..core.models import StageStatus, Task, TaskStatus
+from ..core.overlap import overlap_groups
 from ..core.state import RunState, TaskState
 
 STAGE_ICONS: dict[StageStatus, str] = {
@@ -97,23 +98,30 @@ def stage_elapsed(
 
 @dataclass(frozen=True)
 class DagLayout:
-    """Tasks in the order the DAG pane lists them: by wave, then plan order."""
+    """Tasks in the order the DAG pane lists them: by wave, then plan order; the critical
+    path; the overlap groups (tasks that may touch the same files), numbered from 1."""
 
     order: tuple[str, ...] = ()
     wave_of: dict[str, int] = field(default_factory=dict)
     critical: frozenset[str] = frozenset()
     wave_count: int = 0
+    group_of: dict[str, int] = field(default_factory=dict)
 
     @classmethod
     def from_waves(
-        cls, task_ids: Iterable[str], wave_list: Sequence[Sequence[str]], path: Iterable[str]
+        cls,
+        task_ids: Iterable[str],
+        wave_list: Sequence[Sequence[str]],
+        path: Iterable[str],
+        overlaps: Sequence[Sequence[str]] = (),
     ) -> DagLayout:
         known = list(dict.fromkeys(task_ids))
         wave_of = {tid: n for n, wave in enumerate(wave_list) for tid in wave}
         position = {tid: i for i, tid in enumerate(known)}
         # Tasks outside every wave (added by a reload, or stage agents) come last.
         order = sorted(known, key=lambda t: (wave_of.get(t, len(wave_list)), position[t]))
-        return cls(tuple(order), wave_of, frozenset(path), len(wave_list))
+        group_of = {tid: n for n, group in enumerate(overlaps, 1) for tid in group}
+        return cls(tuple(order), wave_of, frozenset(path), len(wave_list), group_of)
 
     @classmethod
     def from_tasks(cls, tasks: Sequence[Task], extra_ids: Iterable[str] = ()) -> DagLayout:
@@ -122,9 +130,22 @@ class DagLayout:
         try:
             wave_list = waves(tasks)
             path = critical_path(tasks)
+            groups = overlap_groups(tasks)
         except (KeyError, ValueError, RecursionError):  # a graph the engine would refuse
-            wave_list, path = [], []
-        return cls.from_waves([*ids, *extra_ids], wave_list, path)
+            wave_list, path, groups = [], [], []
+        return cls.from_waves([*ids, *extra_ids], wave_list, path, groups)
+
+
+def alerts_for(state: RunState, preview_error: str, engine_failure: str) -> tuple[str, ...]:
+    """What the banner over the panes says: a bad PLAN.md, an engine that stopped."""
+    alerts = []
+    if state.plan_error:
+        alerts.append(f"PLAN.md is invalid, the last good plan stays: {state.plan_error}")
+    elif preview_error and not state.tasks:
+        alerts.append(f"PLAN.md is invalid: {preview_error}")
+    if engine_failure:
+        alerts.append(engine_failure)
+    return tuple(alerts)
 
 
 def running_tasks(state: RunState) -> list[str]:

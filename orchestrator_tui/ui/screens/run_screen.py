@@ -1,24 +1,27 @@
 """The main screen: header, pipeline board, alerts, task DAG pane, agent log panes, keys.
 
-It only lays out and draws; the app folds events into a RunState and hands it over with
-`draw`. Keys are bound here (so modals do not inherit them) to the app's actions.
+It holds what the run looks like as reactive data — the folded state, the clock, the plan
+as the panes show it, why the engine stopped — and its widgets are bound to it
+(`data_bind`): they read it when it changes, as the monitor's widgets do. The app only
+folds events and sets these. Keys are bound here (so modals do not inherit them) to the
+app's actions.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from pathlib import Path
 
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Container
 from textual.message import Message
+from textual.reactive import reactive
 from textual.screen import Screen
 from textual.widgets import Footer
 
-from ...core.models import TaskStatus
-from ...core.state import RunState, TaskState
-from ..view import DagLayout
+from ...core.state import RunState
+from ..plan_view import PlanView
 from ..widgets.agent_logs import AgentLogPanes
 from ..widgets.alert_banner import AlertBanner
 from ..widgets.pipeline_board import PipelineBoard
@@ -45,12 +48,19 @@ class RunScreen(Screen[None]):
         Binding("q", "app.request_quit", "Quit"),
     ]
 
+    # What the widgets read. `state` and `plan` are replaced, never mutated: each change is
+    # a new object, so always_update spares comparing two 500-task states.
+    state: reactive[RunState] = reactive(RunState, always_update=True)
+    now: reactive[float] = reactive(0.0)
+    plan: reactive[PlanView] = reactive(PlanView, always_update=True)
+    engine_failure: reactive[str] = reactive("")
+
     class Resumed(Message):
         """The run screen is on top again (a dialog or another screen closed)."""
 
     def __init__(self, log_file: Callable[[str], Path | None]) -> None:
         super().__init__()
-        # Kept, not queried: the app may draw while the screen is being torn down.
+        # Kept, not queried: the app may fold events while the screen is being torn down.
         self.header = RunHeader(id="header")
         self.board = PipelineBoard(id="board")
         self.alerts = AlertBanner(id="alerts")
@@ -59,11 +69,17 @@ class RunScreen(Screen[None]):
         self.footer = Footer()
 
     def compose(self) -> ComposeResult:
-        yield self.header
-        yield self.board
-        yield self.alerts
+        state, now, plan, failure = (
+            RunScreen.state,
+            RunScreen.now,
+            RunScreen.plan,
+            RunScreen.engine_failure,
+        )
+        yield self.header.data_bind(state, now, failure)
+        yield self.board.data_bind(state, now)
+        yield self.alerts.data_bind(state, plan, failure)
         with Container(id="main"):
-            yield self.tasks
+            yield self.tasks.data_bind(state, now, plan)
             yield self.logs
         yield self.footer
 
@@ -75,31 +91,10 @@ class RunScreen(Screen[None]):
         self.post_message(RunScreen.Resumed())
 
     def on_mount(self) -> None:
-        self.tasks.border_title = "Tasks"
         self.logs.border_title = "Agent output"
         self.tasks.focus()
 
-    def draw(
-        self,
-        state: RunState,
-        tasks: Mapping[str, TaskState],
-        layout: DagLayout,
-        now: float,
-        alerts: tuple[str, ...] = (),
-        engine_note: str = "",
-        preview: bool = False,
-    ) -> None:
-        self.header.show(state, now, engine_note)
-        self.board.show(state, now)
-        self.alerts.show(alerts)
-        table = self.tasks
-        table.show(tasks, layout, now)
-        done = sum(1 for t in tasks.values() if t.status == TaskStatus.DONE)
-        title = f"Tasks {done}/{len(tasks)}"
-        if layout.wave_count:
-            title += f" · {layout.wave_count} waves"
-        if layout.critical:
-            title += " · ★ critical path"
-        if preview:
-            title += " · preview of the plan"
-        table.border_title = title
+    def fold_quietly(self, state: RunState) -> None:
+        """Take a state whose change no widget shows (an output line's `last_line`): the
+        widgets read it with the next change or clock tick."""
+        self.set_reactive(RunScreen.state, state)

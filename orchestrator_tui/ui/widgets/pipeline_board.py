@@ -12,6 +12,7 @@ from rich.style import Style
 from rich.text import Text
 from textual import events
 from textual.message import Message
+from textual.reactive import reactive
 from textual.widget import Widget
 
 from ...core.models import STAGES, StageName, StageStatus
@@ -47,16 +48,13 @@ class PipelineBoard(Widget):
             super().__init__()
             self.stage = stage
 
+    # Bound to the run screen's state and clock.
+    state: reactive[RunState] = reactive(RunState, always_update=True)
+    now: reactive[float] = reactive(0.0)
+
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
-        self.state = RunState()
-        self.now = 0.0
         self.widths: list[int] = []
-
-    def show(self, state: RunState, now: float) -> None:
-        self.state = state
-        self.now = now
-        self.refresh()
 
     # ---- what each cell says -------------------------------------------------------------
 

@@ -6,6 +6,7 @@ import os
 
 from rich.style import Style
 from rich.text import Text
+from textual.reactive import reactive
 from textual.widget import Widget
 
 from ...core.state import RunState
@@ -20,7 +21,8 @@ def short_path(path: str) -> str:
 
 
 class RunHeader(Widget):
-    """Drawn at render time, so its colours always come from the current styles."""
+    """Drawn at render time, so its colours always come from the current styles. Bound to
+    the run screen's state, clock and engine failure."""
 
     COMPONENT_CLASSES = {
         "run-header--title",
@@ -31,20 +33,15 @@ class RunHeader(Widget):
         "run-header--waiting",
     }
 
-    def __init__(self, *, id: str | None = None) -> None:
-        super().__init__(id=id)
-        self.state = RunState()
-        self.now = 0.0
-        self.engine_note = ""
-
-    def show(self, state: RunState, now: float, engine_note: str = "") -> None:
-        self.state, self.now, self.engine_note = state, now, engine_note
-        self.refresh()
+    state: reactive[RunState] = reactive(RunState, always_update=True)
+    now: reactive[float] = reactive(0.0)
+    engine_failure: reactive[str] = reactive("")
 
     def render(self) -> Text:
         """Most important first — where the run is, its cost — so a narrow terminal cuts
         the workspace path, not the state."""
-        state, now, engine_note = self.state, self.now, self.engine_note
+        state, now = self.state, self.now
+        engine_note = "engine stopped" if self.engine_failure else ""
         dim = self.style("dim")
         line = Text(no_wrap=True, overflow="ellipsis")
         if self.size.width >= 100:

@@ -4,7 +4,8 @@ A Line API widget: it draws only the rows on screen, one Strip per row, cached u
 row changes — so a 500-task plan costs 500 small dicts, an event redraws the rows it
 touched, and a cursor move redraws two. (A DataTable re-renders every visible cell on any
 change, which costs tens of milliseconds a frame under an output flood.) The header row
-stays on top; the cursor is the selected task.
+stays on top; the cursor is the selected task. Bound to the run screen's state, clock and
+plan view; `g` on the run screen swaps it with the graph of the same tasks.
 """
 
 from __future__ import annotations
@@ -18,10 +19,12 @@ from textual import events
 from textual.binding import Binding
 from textual.geometry import Size
 from textual.message import Message
+from textual.reactive import reactive
 from textual.strip import Strip
 
 from ...core.models import TaskStatus
-from ...core.state import TaskState
+from ...core.state import RunState, TaskState
+from ..plan_view import PlanView
 from ..view import TASK_ICONS, DagLayout, fmt_cost, fmt_duration, fmt_tokens, shorten, task_elapsed
 from .strip_cache import StripCacheView
 
@@ -44,6 +47,20 @@ MAX_ID_WIDTH = 16
 MIN_TITLE_WIDTH = 16
 CRITICAL_MARK = "★"
 PAD = 1  # spaces on each side of a cell
+
+
+def tasks_title(state: RunState, plan: PlanView) -> str:
+    """`Tasks 3/8 · 4 waves · ★ critical path`: the title of the DAG pane, table or graph."""
+    tasks, layout = plan.tasks(state), plan.layout
+    done = sum(1 for t in tasks.values() if t.status == TaskStatus.DONE)
+    title = f"Tasks {done}/{len(tasks)}"
+    if layout.wave_count:
+        title += f" · {layout.wave_count} {'wave' if layout.wave_count == 1 else 'waves'}"
+    if layout.critical:
+        title += " · ★ critical path"
+    if plan.previewing(state):
+        title += " · preview of the plan"
+    return title
 
 
 class TaskTable(StripCacheView, can_focus=True):
@@ -80,6 +97,10 @@ class TaskTable(StripCacheView, can_focus=True):
             super().__init__()
             self.task_id = task_id
 
+    state: reactive[RunState] = reactive(RunState, always_update=True, repaint=False)
+    now: reactive[float] = reactive(0.0, repaint=False)
+    plan: reactive[PlanView] = reactive(PlanView, always_update=True, repaint=False)
+
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.rendered: dict[str, Cells] = {}
@@ -87,7 +108,6 @@ class TaskTable(StripCacheView, can_focus=True):
         self.widths: dict[str, int] = {}
         self.tasks: Mapping[str, TaskState] = {}
         self.dag_layout = DagLayout()
-        self.now = 0.0
         self.cursor_row = 0
         self.strips: dict[tuple[int, bool], Strip] = {}
 
@@ -159,8 +179,17 @@ class TaskTable(StripCacheView, can_focus=True):
 
     # ---- data ---------------------------------------------------------------------------
 
-    def show(self, tasks: Mapping[str, TaskState], layout: DagLayout, now: float) -> None:
-        self.tasks, self.dag_layout, self.now = tasks, layout, now
+    def watch_state(self) -> None:
+        self.sync()
+
+    watch_now = watch_plan = watch_state
+
+    def sync(self) -> None:
+        """Redraw the rows whose cells changed (all of them when the order or the widths
+        did), and the pane's title."""
+        self.border_title = tasks_title(self.state, self.plan)
+        tasks, layout = self.plan.tasks(self.state), self.plan.layout
+        self.tasks, self.dag_layout = tasks, layout
         placed = set(layout.order)
         order = tuple(t for t in layout.order if t in tasks) + tuple(
             t for t in tasks if t not in placed
@@ -190,7 +219,7 @@ class TaskTable(StripCacheView, can_focus=True):
             self.post_message(TaskTable.TaskHighlighted(self.order[self.cursor_row]))
 
     def on_resize(self) -> None:
-        self.show(self.tasks, self.dag_layout, self.now)
+        self.sync()
 
     def forget_rows(self, *rows: int) -> None:
         for row in rows:
