@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -12,8 +13,16 @@ from stage_support import git, git_repo
 
 from orchestrator_tui.core import events as ev
 from orchestrator_tui.core.config import config_from_dict
-from orchestrator_tui.core.fix_map import Failure, Owner, map_failures, traceback_files
-from orchestrator_tui.core.models import StageName
+from orchestrator_tui.core.fix_map import (
+    Failure,
+    Owner,
+    approved_results,
+    map_failures,
+    traceback_files,
+    unchanged_since_approval,
+)
+from orchestrator_tui.core.models import StageName, StageStatus
+from orchestrator_tui.core.state import RunState, apply, update_stage
 from orchestrator_tui.ui.diff import task_diff
 
 AGENT = r"""
@@ -144,3 +153,79 @@ def test_failures_map_to_the_task_that_changed_the_test_or_its_traceback_files()
         "T1": ["b"],
     }
     assert [f.name for f in mapping.unmapped] == ["d"]
+
+
+SECURITY_AGENT = AGENT.replace(
+    '    Path("tests/test_mul.py")',
+    '    Path("shell.py").write_text(\n'
+    '        "import subprocess\\n\\n\\ndef run(cmd):\\n"\n'
+    '        "    return subprocess.call(cmd, shell=True)\\n"\n'
+    "    )\n"
+    '    Path("tests/test_mul.py")',
+).replace("files: calc.py, tests/test_mul.py", "files: calc.py, shell.py, tests/test_mul.py")
+
+
+def test_a_fix_round_does_not_ask_again_at_a_security_gate_with_nothing_new(
+    tmp_path: Path,
+) -> None:
+    """The user approved security's finding once; the fix round found the same finding and
+    the security gate waited for a second approval of what nothing had changed."""
+    project = {**PROJECT, "PLAN.md": PLAN.replace("calc.py, tests", "calc.py, shell.py, tests")}
+    workspace = git_repo(tmp_path / "ws", project)
+    agent = tmp_path / "agent.py"
+    agent.write_text(SECURITY_AGENT)
+    config = config_from_dict(
+        {
+            "agents": {
+                "default": "fake",
+                "fake": {
+                    "backend": "command",
+                    "command": [sys.executable, str(agent), "{prompt_file}"],
+                },
+            },
+            "run": {"retry_backoff": 0.05},
+        }
+    )
+    recorder = Recorder()
+    approve = frozenset(s for s in StageName if s != StageName.SECURITY)
+    engine = engine_for(workspace, config, recorder, approve=approve)
+    opened = lambda: [g for g in recorder.of(ev.GateOpened) if g.stage == StageName.SECURITY]  # noqa: E731
+    with Background(engine) as run:
+        recorder.wait_for(
+            lambda e: isinstance(e, ev.GateOpened) and e.stage == StageName.SECURITY, 120
+        )
+        engine.submit("approve")
+        recorder.wait_for(lambda e: isinstance(e, ev.FixRoundStarted), 120)
+        deadline = time.monotonic() + 180
+        while run.thread.is_alive() and len(opened()) < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        asked = len(opened())
+        if asked > 1:
+            engine.submit("approve")  # let the run end either way
+        assert run.result(timeout=180) == "complete"
+    assert asked == 1, "the security gate asked again in the fix round"
+    security = engine.state.stages[StageName.SECURITY]
+    assert security.fix_round == 1 and security.evidence["total"] == 2  # B404, B602
+    decided = [d for d in recorder.of(ev.GateDecided) if d.stage == StageName.SECURITY]
+    assert [d.by for d in decided] == ["app", "engine"]
+    assert "nothing new" in decided[1].feedback
+
+
+def test_a_fix_round_gate_asks_again_when_its_stage_found_something_new() -> None:
+    old = {"tool": "bandit", "rule": "B602", "file": "shell.py", "line": 5, "message": "shell"}
+    moved = {**old, "line": 9}  # the fix moved it: the same finding
+    other = {**old, "rule": "B307", "message": "eval"}
+    sec, test = StageName.SECURITY, StageName.TEST
+    state = update_stage(RunState(), sec, status=StageStatus.APPROVED, evidence={"findings": [old]})
+    state = update_stage(state, test, status=StageStatus.REJECTED, evidence={"failures": []})
+    seen = approved_results(state, test)
+    assert list(seen) == ["security"]  # the sender itself and stages without results: not kept
+    round_one = ev.FixRoundStarted(stage=test, round=1, seen=seen)
+    state = apply(state, round_one)
+    assert state.stages[sec].approved_seen == seen["security"]
+    for findings, passes in (([moved], True), ([], True), ([moved, other], False)):
+        done = update_stage(state, sec, status=StageStatus.DONE, evidence={"findings": findings})
+        assert bool(unchanged_since_approval(done, sec)) is passes, findings
+    failed = update_stage(state, sec, status=StageStatus.FAILED, evidence={"findings": []})
+    assert unchanged_since_approval(failed, sec) == ""  # a scan that broke asks
+    assert unchanged_since_approval(apply(RunState(), round_one), sec) == ""  # never approved

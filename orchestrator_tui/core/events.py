@@ -214,6 +214,7 @@ class FixRoundStarted(EventBase):
     tasks: tuple[str, ...] = ()
     fix_task: Task | None = None
     feedback: dict[str, str] = {}
+    seen: dict[str, tuple[str, ...]] = {}  # stage → what its approved result showed
 
 
 class PermissionAsked(EventBase):

@@ -17,7 +17,7 @@ from typing import Any
 
 from . import events as ev
 from .decisions import Decision, Reply, refuse
-from .models import StageName, Task, TaskStatus
+from .models import STAGES, StageName, StageStatus, Task, TaskStatus
 from .overlap import normalize_path, patterns_may_meet
 from .state import RunState
 
@@ -147,6 +147,52 @@ def next_fix_id(plan_ids: Sequence[str], round_number: int) -> str:
     return candidate
 
 
+def seen_items(stage: StageName, evidence: Mapping[str, Any]) -> tuple[str, ...] | None:
+    """What a stage's result put before the user that a fix round could add to: security's
+    new findings, by tool, rule, file and message (not line: a fix moves lines). None for a
+    stage whose results are not compared, whose gate asks again in every round."""
+    if stage != StageName.SECURITY or not isinstance(evidence.get("findings"), list):
+        return None
+    found = {
+        "\x1f".join(str(f.get(k, "")) for k in ("tool", "rule", "file", "message"))
+        for f in evidence["findings"]
+        if isinstance(f, dict)
+    }
+    return tuple(sorted(found))
+
+
+def approved_results(state: RunState, sender: StageName) -> dict[str, tuple[str, ...]]:
+    """What each stage a fix round reruns showed when it was approved (core/state.py keeps
+    it as `approved_seen`, for `unchanged_since_approval`)."""
+    first, last = STAGES.index(StageName.IMPLEMENT), STAGES.index(sender)
+    seen = {}
+    for stage in STAGES[first:last]:
+        stage_state = state.stages[stage]
+        items = seen_items(stage, stage_state.evidence or {})
+        if stage_state.status == StageStatus.APPROVED and items is not None:
+            seen[stage.value] = items
+    return seen
+
+
+def unchanged_since_approval(state: RunState, stage: StageName) -> str:
+    """Why a gate in a fix round passes without asking (its stage found nothing that was not
+    approved before the round), or '' when it must ask."""
+    stage_state = state.stages[stage]
+    before = stage_state.approved_seen
+    if not state.fix_round or stage_state.fix_round != state.fix_round or before is None:
+        return ""
+    if stage_state.status != StageStatus.DONE:
+        return ""
+    now = seen_items(stage, stage_state.evidence or {})
+    if now is None or set(now) - set(before):
+        return ""
+    count = f"{len(now)} finding{'s' * (len(now) != 1)}" if now else "no finding"
+    return (
+        f"nothing new since it was approved before fix round {state.fix_round}: "
+        f"{count}, none that was not approved then"
+    )
+
+
 @dataclass(frozen=True)
 class SendBackFacts:
     """What a send-back depends on besides the state."""
@@ -214,6 +260,7 @@ def send_back(state: RunState, facts: SendBackFacts) -> Decision:
         tasks=tasks,
         fix_task=fix_task,
         feedback=texts,
+        seen=approved_results(state, facts.stage),
     )
     who = ", ".join([*tasks, *([fix_task.id] if fix_task else [])])
     message = f"fix round {round_number}: {who} run again with the failures"

@@ -29,6 +29,7 @@ class StageState(Frozen):
     decided_by: str = ""
     feedback: str = ""
     fix_round: int = 0  # the send-back round this stage last ran for (board: ↺N)
+    approved_seen: tuple[str, ...] | None = None  # what was approved before the fix round
 
     @property
     def elapsed(self) -> float:
@@ -383,6 +384,11 @@ def apply_fix_round(state: RunState, event: ev.FixRoundStarted) -> RunState:
     first, last = STAGES.index(StageName.IMPLEMENT), STAGES.index(event.stage)
     for stage in STAGES[first : last + 1]:
         state = update_stage(
-            state, stage, status=StageStatus.PENDING, fix_round=event.round, feedback=""
+            state,
+            stage,
+            status=StageStatus.PENDING,
+            fix_round=event.round,
+            feedback="",
+            approved_seen=event.seen.get(stage.value),
         )
     return state.model_copy(update={"fix_round": event.round, "gate": None})

@@ -55,6 +55,17 @@ def auto_send_back(engine: EngineCore, stage: StageName, auto: bool) -> bool:
     return True
 
 
+def pass_unchanged(engine: EngineCore, stage: StageName) -> bool:
+    """In a fix round, a gate whose stage found nothing new since the user approved it
+    passes without asking a second time (security's same findings)."""
+    reason = fix_map.unchanged_since_approval(engine.state, stage)
+    if not reason:
+        return False
+    engine.emit(GateDecided(stage=stage, decision="approve", feedback=reason, by="engine"))
+    engine.notice("info", f"{stage.value}: {reason}")
+    return True
+
+
 def plan_round(engine: EngineCore, stage: StageName, user_text: str) -> Decision:
     stage_state = engine.state.stages[stage]
     plan_ids = tuple(engine.plan.by_id) if engine.plan else tuple(engine.state.tasks)

@@ -42,7 +42,7 @@ from . import inputs as inp
 from .asking import Desk
 from .commands import apply_command, new_command, poll_inbox
 from .context import Cancelled
-from .fix_loop import auto_send_back, send_back
+from .fix_loop import auto_send_back, pass_unchanged, send_back
 from .implement import Implementer
 from .output import OutputBuffers
 from .reload import apply_reloads
@@ -370,6 +370,8 @@ class Engine:
         if auto_send_back(self, stage, auto):
             return "reject"
         arrival = decisions.arrive_at_gate(self.state, stage, auto, hint)
+        if arrival.opened and pass_unchanged(self, stage):
+            return "approve"
         self.emit_all(arrival.events)
         if arrival.decision:
             return arrival.decision
