@@ -21,7 +21,7 @@ from ..infra.workspace import git as workspace_git
 from .baseline import line_map
 from .changes import ChangeSet, find_changes
 from .ranged import RangedOutcome, check_and_fix, format_ranges
-from .snapshot import head
+from .snapshot import commit_agent_work, head
 from .stage_agent import agent_failure, run_stage_agent, stage_agent_profile, stage_prompt
 from .tools import ToolRun, run_tool, tool_argv
 
@@ -231,4 +231,8 @@ class CleanupRunner:
         result = run_stage_agent(ctx, profile, stage_prompt(ctx, sections))
         if not result.ok:
             return False, agent_failure(profile, result)
-        return True, result.final_text.strip() or "(the agent said nothing)"
+        committed = commit_agent_work(ctx, profile)
+        if committed.problem:
+            return False, f"{profile}'s changes {committed.problem}"
+        said = result.final_text.strip() or "(the agent said nothing)"
+        return True, said + committed.agent_note()

@@ -17,8 +17,9 @@ from ..core.models import Plan, StageName, TaskStatus
 from ..core.protocols import StageContext, StageResult
 from ..core.state import TaskState
 from ..infra.fsutil import atomic_write
-from .changes import ChangeSet, declares, find_changes, git, plan_tasks
+from .changes import ChangeSet, declares, git, plan_tasks
 from .detect import read_text
+from .snapshot import commit_agent_work, judged_changes
 from .stage_agent import agent_failure, run_stage_agent, stage_agent_profile, stage_prompt
 
 VERDICT = re.compile(r"^[*_`\s]*verdict:\s*(approve|changes requested)[*_`.\s]*$", re.IGNORECASE)
@@ -152,9 +153,9 @@ class ReviewRunner:
     """The built-in review stage."""
 
     def run(self, ctx: StageContext) -> StageResult:
-        changes = find_changes(ctx)
+        changes, judged = judged_changes(ctx)
         items = coverage(ctx)
-        lines = coverage_report(items, changes)
+        lines = [*coverage_report(items, changes), "", f"The review {judged.line()}."]
         open_tasks = [i.id for i in items if not TaskStatus(i.status).resolved]
         creep = {i.id: i.outside for i in items if i.outside}
         evidence: dict[str, Any] = {
@@ -163,6 +164,7 @@ class ReviewRunner:
             "unchanged": [i.id for i in items if i.done and not i.touched],
             "open": open_tasks,
             "verdict": "",
+            **judged.evidence(),
         }
         blockers = tuple(f"{task} is not done" for task in open_tasks)
         report = ctx.run_dir / "review.md"
@@ -215,6 +217,9 @@ class ReviewRunner:
                 evidence=evidence,
                 blockers=blockers,
             )
+        committed = commit_agent_work(ctx, profile)
+        if committed.committed:
+            lines.append(f"\nThe review agent changed files{committed.agent_note()}.")
         text = result.final_text.strip()
         if not parse_verdict(text) and parse_verdict(read_text(report)):
             text = read_text(report).strip()

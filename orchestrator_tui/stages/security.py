@@ -30,7 +30,7 @@ from .findings import (
     sarif_log,
     secret_findings,
 )
-from .snapshot import Judged, judged_changes
+from .snapshot import Judged, commit_agent_work, judged_changes
 from .stage_agent import agent_failure, run_stage_agent, stage_agent_profile, stage_prompt
 from .tools import python_module_argv, run_tool
 
@@ -273,8 +273,12 @@ class SecurityRunner:
         result = run_stage_agent(ctx, profile, prompt)
         if not result.ok:
             return False, agent_failure(profile, result)
+        committed = commit_agent_work(ctx, profile)
+        if committed.problem:
+            return False, f"{profile}'s changes {committed.problem}"
         atomic_write(ctx.run_dir / "security-review.md", result.final_text)
-        return True, result.final_text.strip() or "(the agent said nothing)"
+        said = result.final_text.strip() or "(the agent said nothing)"
+        return True, said + committed.agent_note()
 
 
 def severity_order(finding: Finding) -> tuple[int, str, int]:

@@ -43,6 +43,12 @@ class Judged:
             text += f" plus {len(self.dirty)} uncommitted files in the workspace"
         return text
 
+    def agent_note(self) -> str:
+        """How a stage agent's changes were committed, for its stage's report."""
+        if not self.committed:
+            return ""
+        return f" (its changes to {len(self.committed)} files: commit {self.short})"
+
     def evidence(self) -> dict[str, object]:
         return {
             "commit": self.sha,
@@ -64,8 +70,9 @@ def head(root: Path) -> str:
     return result.output.strip() if result.ok else ""
 
 
-def commit_pending(ctx: StageContext, changes: ChangeSet) -> Judged:
-    """Make the run checkout's tree a commit (see the module docstring); the sha judged."""
+def commit_pending(ctx: StageContext, changes: ChangeSet, agent: str = "") -> Judged:
+    """Make the run checkout's tree a commit (see the module docstring); the sha judged.
+    `agent` names the stage's agent that made the changes; else they are found ones."""
     root = changes.root
     if not changes.in_git:
         return Judged()
@@ -75,10 +82,13 @@ def commit_pending(ctx: StageContext, changes: ChangeSet) -> Judged:
         return Judged(sha=head(root))
     if not separate:
         return Judged(sha=head(root), dirty=tuple(pending))
-    message = (
-        f"orchestrator: uncommitted changes in the run checkout, committed before the "
-        f"{ctx.stage.value} stage judged them\n\n" + "\n".join(f"- {n}" for n in pending[:50])
+    subject = (
+        f"{ctx.stage.value} agent ({agent}): its changes in the {ctx.stage.value} stage"
+        if agent
+        else f"orchestrator: uncommitted changes in the run checkout, committed before the "
+        f"{ctx.stage.value} stage judged them"
     )
+    message = f"{subject}\n\n" + "\n".join(f"- {n}" for n in pending[:50])
     added = git(root, "add", "--all", "--", ".", ":(exclude).orchestrator")
     done = added.ok and git(
         root,
@@ -97,12 +107,22 @@ def commit_pending(ctx: StageContext, changes: ChangeSet) -> Judged:
     if not done or not done.ok:
         why = (added.error if not added.ok else done.error if done else "") or "git failed"
         return Judged(sha=head(root), dirty=tuple(pending), problem=f"could not commit: {why}")
-    ctx.notice(
-        "warning",
-        f"{ctx.stage.value}: {len(pending)} uncommitted files in {root} were committed on "
-        f"{changes.branch} before judging them",
-    )
+    if not agent:
+        ctx.notice(
+            "warning",
+            f"{ctx.stage.value}: {len(pending)} uncommitted files in {root} were committed "
+            f"on {changes.branch} before judging them",
+        )
     return Judged(sha=head(root), committed=tuple(pending))
+
+
+def commit_agent_work(ctx: StageContext, profile: str) -> Judged:
+    """After a stage's own agent ran in the run checkout: what it changed becomes a commit
+    of its own on the run branch ("review agent (claude): …"), like a task's work. In the
+    workspace itself (no isolation) nothing is committed."""
+    from .changes import find_changes
+
+    return commit_pending(ctx, find_changes(ctx), profile)
 
 
 def judged_changes(ctx: StageContext) -> tuple[ChangeSet, Judged]:

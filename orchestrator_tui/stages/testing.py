@@ -20,7 +20,7 @@ from .changes import declares, plan_tasks
 from .detect import JUNIT, TestCommand, detect_test_command, project_python
 from .pyenv import ImportPlan, import_plan, outside, probe, where_from
 from .results import ResultsError, TestResults, parse_cargo, parse_go_json, parse_junit
-from .snapshot import judged_changes
+from .snapshot import commit_agent_work, judged_changes
 from .stage_agent import agent_failure, run_stage_agent, stage_agent_profile, stage_prompt
 from .tools import ToolRun, run_tool
 
@@ -197,7 +197,11 @@ class TestRunner:
         result = run_stage_agent(ctx, profile, prompt)
         if not result.ok:
             return False, agent_failure(profile, result)
-        return True, f"{profile} worked on the failures; the suite ran again."
+        committed = commit_agent_work(ctx, profile)
+        if committed.problem:
+            return False, f"{profile}'s changes {committed.problem}"
+        note = f"{profile} worked on the failures{committed.agent_note()}"
+        return True, f"{note}; the suite ran again."
 
     def result(
         self,
