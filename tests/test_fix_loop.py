@@ -8,11 +8,12 @@ import time
 from pathlib import Path
 
 import pytest
+from app_support import options_for, run_async, wait_until
 from engine_support import Background, Recorder, engine_for
 from stage_support import git, git_repo
 
 from orchestrator_tui.core import events as ev
-from orchestrator_tui.core.config import config_from_dict
+from orchestrator_tui.core.config import Config, config_from_dict
 from orchestrator_tui.core.fix_map import (
     Failure,
     Owner,
@@ -21,8 +22,9 @@ from orchestrator_tui.core.fix_map import (
     traceback_files,
     unchanged_since_approval,
 )
-from orchestrator_tui.core.models import StageName, StageStatus
+from orchestrator_tui.core.models import StageName, StageStatus, TaskStatus
 from orchestrator_tui.core.state import RunState, apply, update_stage
+from orchestrator_tui.ui.app import create_app
 from orchestrator_tui.ui.diff import task_diff
 
 AGENT = r"""
@@ -229,3 +231,103 @@ def test_a_fix_round_gate_asks_again_when_its_stage_found_something_new() -> Non
     failed = update_stage(state, sec, status=StageStatus.FAILED, evidence={"findings": []})
     assert unchanged_since_approval(failed, sec) == ""  # a scan that broke asks
     assert unchanged_since_approval(apply(RunState(), round_one), sec) == ""  # never approved
+
+
+def command_config(agent: Path, *args: str, **sections: dict) -> Config:
+    command = [sys.executable, str(agent), "{prompt_file}", *args]
+    data: dict = {
+        "agents": {"default": "fake", "fake": {"backend": "command", "command": command}},
+        "run": {"retry_backoff": 0.05},
+        "notify": {"bell": False},
+    }
+    for key, value in sections.items():
+        data.setdefault(key, {}).update(value)
+    return config_from_dict(data)
+
+
+def test_reject_with_text_at_the_test_gate_sends_back_with_the_users_text(
+    tmp_path: Path,
+) -> None:
+    """What to build 3: reject-with-feedback at test means send-back, with the user's text
+    added to the failures in the owning task's prompt."""
+    workspace = git_repo(tmp_path / "ws", PROJECT)
+    agent = tmp_path / "agent.py"
+    agent.write_text(AGENT + "\nPath(sys.argv[2]).open('a').write(prompt + '\\n=====\\n')\n")
+    prompts = tmp_path / "prompts.txt"
+    config = command_config(agent, str(prompts))
+    recorder = Recorder()
+    approve = frozenset(s for s in StageName if s != StageName.TEST)
+    engine = engine_for(workspace, config, recorder, approve=approve)
+    with Background(engine) as run:
+        gate = recorder.wait_for(
+            lambda e: isinstance(e, ev.GateOpened) and e.stage == StageName.TEST, 120
+        )
+        assert gate.failed and "Send back" in gate.reject_hint
+        engine.submit("reject", feedback="keep mul free of imports, please")
+        recorder.wait_for(
+            lambda e: isinstance(e, ev.GateOpened) and e.stage == StageName.TEST and not e.failed,
+            180,
+        )
+        engine.submit("approve")
+        assert run.result(timeout=120) == "complete"
+    (round_one,) = recorder.of(ev.FixRoundStarted)
+    assert round_one.tasks == ("T1",) and round_one.fix_task is None
+    text = round_one.feedback["T1"]
+    assert "test_mul" in text and "keep mul free of imports, please" in text
+    second = prompts.read_text().split("=====")[2]  # T1, T2, then T1 again
+    assert "ID: T1" in second and "keep mul free of imports, please" in second
+    assert "assert 5 == 6" in second or "test_mul" in second  # the failure output
+
+
+ORPHAN_AGENT = r"""
+import json, re, sys
+from pathlib import Path
+prompt = Path(sys.argv[1]).read_text()
+task = re.search(r"^ID: (\S+)", prompt, re.M).group(1)
+if task == "T1":
+    Path("settings.json").write_text(json.dumps({"mode": "slow"}))
+elif task.startswith("fix-"):
+    assert "test_mode_is_fast" in prompt, prompt
+    Path("settings.json").write_text(json.dumps({"mode": "fast"}))
+print("done with", task)
+"""
+ORPHAN_PROJECT = {
+    "settings.json": '{"mode": "fast"}',
+    "tests/test_settings.py": (
+        "import json\n\n\ndef test_mode_is_fast():\n"
+        "    assert json.load(open('settings.json'))['mode'] == 'fast'\n"
+    ),
+    "pyproject.toml": "[tool.pytest.ini_options]\ntestpaths = ['tests']\n",
+    "PLAN.md": "# Plan: Tune\n\n## T1: Tune the settings\ndepends: none\nfiles: config/*\n",
+}
+
+
+@pytest.mark.timeout(300)
+@run_async
+async def test_a_failure_no_task_owns_becomes_a_fix_task_shown_in_the_plan_pane(
+    tmp_path: Path,
+) -> None:
+    """What to build 3: what cannot be mapped becomes a fix task of its own, visible in the
+    plan pane as such; the board shows the round (Implement ↺1, Test ↺1)."""
+    workspace = git_repo(tmp_path / "ws", ORPHAN_PROJECT)
+    agent = tmp_path / "agent.py"
+    agent.write_text(ORPHAN_AGENT)
+    options = options_for(workspace, config=command_config(agent), approve=frozenset(StageName))
+    app = create_app(options, animations=False)
+    app.handle.open()
+    async with app.run_test(size=(160, 45)) as pilot:
+        await wait_until(
+            pilot, lambda: app.state.outcome != "" or app.state.gate is not None, timeout=240
+        )
+        await pilot.pause()
+        assert app.state.gate is None, (app.state.gate, app.state.notices[-5:])
+        assert app.state.outcome == "complete", app.state.outcome_reason
+        assert "fix-1" in app.run_screen.tasks.order
+        cells = app.run_screen.tasks.cells_of("fix-1")
+        assert cells["title"].startswith("Fix what the test stage") and "done" in cells["status"]
+        board = "\n".join(app.run_screen.board.render().plain.splitlines())
+        assert board.count("↺1") >= 3, board  # implement, security, test ran in round 1
+    state = app.state
+    assert state.tasks["T1"].attempt == 1  # it owned nothing: not rerun
+    assert state.tasks["fix-1"].status == TaskStatus.DONE
+    assert state.stages[StageName.TEST].evidence["passed"] == 1

@@ -9,7 +9,7 @@ from ..core import fix_map
 from ..core.decisions import Decision
 from ..core.events import FixRoundStarted, GateDecided
 from ..core.fix_map import SEND_BACK_STAGES, Owner, SendBackFacts
-from ..core.models import StageName, StageStatus
+from ..core.models import Plan, StageName, StageStatus
 from ..infra.workspace import worktree_branches
 from .context import EngineCore
 
@@ -94,8 +94,10 @@ def send_back(engine: EngineCore, stage: StageName) -> bool:
         return False
     started = decision.events[0]
     if isinstance(started, FixRoundStarted) and started.fix_task and engine.plan is not None:
-        tasks = (*engine.plan.tasks, started.fix_task)
-        engine.plan = engine.plan.model_copy(update={"tasks": tasks})
+        plan = engine.plan
+        tasks = (*plan.tasks, started.fix_task)
+        # a new Plan, not model_copy: that would keep the old plan's cached `by_id`
+        engine.plan = Plan(title=plan.title, goal=plan.goal, tasks=tasks, source=plan.source)
         engine.save_frozen_plan(engine.plan)
     engine.emit_all(decision.events)
     engine.notice("info", decision.reply.message)
