@@ -99,6 +99,24 @@ def build_parser() -> argparse.ArgumentParser:
         command.set_defaults(handler="control", action=action, feedback="")
 
     asking_commands(commands)
+    take = commands.add_parser(
+        "take",
+        help="take a running task over: stop its agent, open its session in its worktree",
+        description="Stop the task's agent, mark the task taken over (its dependents wait) "
+        "and open the agent's own session resumed from the task's session id in the task's "
+        "worktree: a new tmux window inside tmux, else the exact command is printed. Then "
+        "`orchestrator-tui done TASK` commits and merges your work and marks it done.",
+    )
+    workspace_arg(take)
+    take.add_argument("task", help="task ID")
+    take.add_argument("--print", action="store_true", help="print the command, open no window")
+    take.set_defaults(handler="take", done=False)
+    done = commands.add_parser(
+        "done", help="a task you took over: commit and merge its worktree, mark it done"
+    )
+    workspace_arg(done)
+    done.add_argument("task", help="task ID")
+    done.set_defaults(handler="take", done=True)
 
     status = commands.add_parser("status", help="one line for a tmux status bar, or --json")
     workspace_arg(status)

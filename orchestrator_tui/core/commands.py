@@ -21,6 +21,8 @@ Action = Literal[
     "deny",  # feedback = the reason given to the agent
     "say",  # task = the task, feedback = the message
     "interrupt",
+    "take",  # core/takeover.py: task = the task
+    "done",
 ]
 ACTIONS: tuple[str, ...] = (
     "approve",
@@ -35,6 +37,8 @@ ACTIONS: tuple[str, ...] = (
     "deny",
     "say",
     "interrupt",
+    "take",
+    "done",
 )
 PERMISSION_ACTIONS = ("allow", "allow_session", "deny")
 AGENT_ACTIONS = ("say", "interrupt")

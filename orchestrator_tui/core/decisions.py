@@ -34,6 +34,8 @@ class Reply:
     stop_tasks: tuple[str, ...] = ()  # running agents to stop (their late exit is ignored)
     clear_backoff: tuple[str, ...] = ()
     cancel_run: bool = False
+    take_over: tuple[str, ...] = ()  # running agents to stop for a person (core/takeover.py)
+    hand_back: tuple[str, ...] = ()  # taken-over tasks to commit, merge and mark done
 
 
 @dataclass(frozen=True)
@@ -60,6 +62,8 @@ def unblock_events(state: RunState, task_id: str) -> list[ev.EventBase]:
 
 def retry_task(state: RunState, task_id: str) -> Decision:
     task = state.tasks[task_id]
+    if task.status == TaskStatus.TAKEN_OVER:  # core/takeover.py
+        return refuse(f"{task_id} is taken over: `done {task_id}` merges your work")
     if task.status not in RETRYABLE:
         return refuse(f"{task_id} is {task.status}, not failed: nothing to retry")
     events = [ev.TaskReset(task=task_id, reason="retry requested"), *unblock_events(state, task_id)]
@@ -310,6 +314,7 @@ class CommandFacts:
     implementing: bool = False  # the implement stage is running its tasks
     running: frozenset[str] = frozenset()  # tasks whose agents run now
     plan_ids: frozenset[str] = frozenset()  # the tasks of the running plan
+    taking_over: frozenset[str] = frozenset()  # running tasks whose agent stops for a person
 
 
 def decide_command(state: RunState, command: Command, facts: CommandFacts) -> Decision:

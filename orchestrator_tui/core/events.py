@@ -203,6 +203,23 @@ class CommandApplied(EventBase):
     message: str = ""
 
 
+class TaskTakenOver(EventBase):
+    """A person took the task over (core/takeover.py): its agent was stopped and the task
+    waits for `done`. `command` resumes the agent's own session (in `workdir`, with `env`);
+    empty when there is none to resume (`note` says why)."""
+
+    kind: Literal["task_taken_over"] = "task_taken_over"
+    task: str
+    attempt: int = 1
+    session_id: str = ""
+    workdir: str = ""
+    agent: str = ""
+    backend: str = ""
+    command: tuple[str, ...] = ()
+    env: dict[str, str] = {}
+    note: str = ""
+
+
 class FixRoundStarted(EventBase):
     """A send-back from the test or review gate (core/fix_map.py): the tasks that own the
     failures (and a fix task for what none owns) run again with `feedback[task]` in their
@@ -292,7 +309,8 @@ Event = Annotated[
     | PermissionAsked
     | PermissionAnswered
     | PermissionWithdrawn
-    | AgentTold,
+    | AgentTold
+    | TaskTakenOver,
     Field(discriminator="kind"),
 ]
 

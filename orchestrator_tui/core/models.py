@@ -53,6 +53,7 @@ class TaskStatus(StrEnum):
     BLOCKED = "blocked"
     CONFLICT = "conflict"
     SKIPPED = "skipped"
+    TAKEN_OVER = "taken_over"  # a person works on it (core/takeover.py); its dependents wait
 
     @property
     def resolved(self) -> bool:

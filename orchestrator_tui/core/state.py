@@ -38,6 +38,16 @@ class StageState(Frozen):
         return (self.finished_at or self.started_at) - self.started_at
 
 
+class Takeover(Frozen):
+    """How to open a taken-over task's session again (ev.TaskTakenOver)."""
+
+    command: tuple[str, ...] = ()
+    env: dict[str, str] = {}
+    note: str = ""
+    backend: str = ""
+    at: float = 0.0
+
+
 class TaskState(Frozen):
     id: str
     title: str = ""
@@ -62,6 +72,7 @@ class TaskState(Frozen):
     last_line: str = ""
     commits: tuple[str, ...] = ()  # every merge of the task, over all its attempts
     fix_feedback: str = ""  # the failures a send-back gave it, for its next attempt
+    takeover: Takeover | None = None  # set while (and after) a person took it over
 
     @property
     def tokens(self) -> int:
@@ -319,6 +330,8 @@ def apply(state: RunState, event: ev.EventBase) -> RunState:
         case ev.PermissionAsked() | ev.PermissionAnswered() | ev.PermissionWithdrawn():
             permissions = fold_permission(state.permissions, event)
             return state.model_copy(update={"permissions": permissions})
+        case ev.TaskTakenOver():
+            return apply_takeover(state, event)
         case ev.CommandApplied():
             applied = state.applied_commands | {event.command_id}
             return state.model_copy(update={"applied_commands": applied})
@@ -392,3 +405,30 @@ def apply_fix_round(state: RunState, event: ev.FixRoundStarted) -> RunState:
             approved_seen=event.seen.get(stage.value),
         )
     return state.model_copy(update={"fix_round": event.round, "gate": None})
+
+
+def apply_takeover(state: RunState, event: ev.TaskTakenOver) -> RunState:
+    """A person works on the task now: not failed, not running, not retried (its dependents
+    wait for `done`)."""
+    takeover = Takeover(
+        command=event.command,
+        env=event.env,
+        note=event.note,
+        backend=event.backend,
+        at=event.at,
+    )
+    session = event.session_id or (
+        state.tasks[event.task].session_id if event.task in state.tasks else ""
+    )
+    return update_task(
+        state,
+        event.task,
+        status=TaskStatus.TAKEN_OVER,
+        attempt=event.attempt,
+        workdir=event.workdir
+        or (state.tasks[event.task].workdir if event.task in state.tasks else ""),
+        session_id=session,
+        finished_at=event.at,
+        reason="taken over by hand",
+        takeover=takeover,
+    )

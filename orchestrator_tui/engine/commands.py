@@ -7,7 +7,7 @@ from __future__ import annotations
 import secrets
 import time
 
-from ..core import decisions
+from ..core import decisions, takeover
 from ..core import events as ev
 from ..core.commands import AGENT_ACTIONS, PERMISSION_ACTIONS, Command, command_summary
 from ..infra.session import BadCommand
@@ -53,8 +53,12 @@ def apply_command(engine: EngineCore, item: inp.CommandInput) -> str | None:
             implementing=implementer is not None,
             running=frozenset(implementer.running) if implementer else frozenset(),
             plan_ids=frozenset(implementer.plan.by_id) if implementer else frozenset(),
+            taking_over=frozenset(implementer.taking) if implementer else frozenset(),
         )
-        answer = decisions.decide_command(engine.state, command, facts)
+        if command.action in takeover.TAKEOVER_ACTIONS:  # take / done (core/takeover.py)
+            answer = takeover.decide_takeover(engine.state, command, facts)
+        else:
+            answer = decisions.decide_command(engine.state, command, facts)
         engine.emit_all(answer.events)
         reply = answer.reply
         if implementer is not None:

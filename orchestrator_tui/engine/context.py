@@ -28,6 +28,7 @@ class RunningTasks(Protocol):
 
     running: Mapping[str, object]
     plan: Plan
+    taking: set[str]
 
     def carry_out(self, reply: Reply) -> None: ...
 

@@ -22,6 +22,7 @@ from ..core.scheduler import Scheduler
 from . import inputs as inp
 from .agent_job import start_agent_job, task_prompt
 from .context import EngineCore
+from .takeover import hand_back, record_taken_over
 
 STOP_GRACE = 30.0  # how long a stop waits for agents to report their exit
 
@@ -51,6 +52,7 @@ class Implementer:
         self.lost: dict[str, int] = {}  # attempts lost with their machine: not counted
         self.budget_stopped = False
         self.stopped = False
+        self.taking: set[str] = set()  # agents stopping for a person (core/takeover.py)
 
     def finished_in_git(self, reset: ev.EventBase) -> bool:
         """A task killed after its merge: git holds its work, so it is recorded finished
@@ -94,7 +96,8 @@ class Implementer:
                     self.check_budget()
                     started = self.start_ready()
                 waiting = self.waiting()
-                if not self.running and not started and not waiting and not engine.state.paused:
+                idle = not self.running and not started and not waiting
+                if idle and not engine.state.paused and not self.taken_over():
                     break
                 engine.pump(self.next_timeout(waiting))
         except BaseException:
@@ -108,6 +111,11 @@ class Implementer:
         """Tasks waiting out a backoff (pending, not yet allowed to start)."""
         tasks = self.engine.state.tasks
         return {t for t in self.not_before if tasks[t].status == TaskStatus.PENDING}
+
+    def taken_over(self) -> bool:
+        """A person works on a task: the stage waits for their `done` (its dependents too)."""
+        tasks = self.engine.state.tasks
+        return any(tasks[t.id].status == TaskStatus.TAKEN_OVER for t in self.plan.tasks)
 
     def next_timeout(self, waiting: set[str]) -> float:
         poll = self.engine.options.poll_interval
@@ -170,6 +178,10 @@ class Implementer:
         del self.running[item.task]
         engine = self.engine
         result = item.result
+        if item.task in self.taking:  # stopped for a person: theirs now, whatever it said
+            self.taking.discard(item.task)
+            record_taken_over(engine, self.plan.task(item.task), item)
+            return
         if self.stopped or (engine.stopping.is_set() and not result.ok):
             return  # interrupted by a stop: resume starts it again
         attempt = Attempt(
@@ -214,6 +226,13 @@ class Implementer:
             running = self.running.pop(task_id, None)
             if running is not None:
                 running.cancel.set()
+        for task_id in reply.take_over:  # the exit (with the session id) completes it
+            if task_id in self.running:
+                self.taking.add(task_id)
+                self.running[task_id].cancel.set()
+        for task_id in reply.hand_back:
+            downstream = self.scheduler.downstream(task_id)
+            hand_back(self.engine, self.isolation, self.plan.task(task_id), downstream)
 
     def retries_of(self, task_id: str) -> int:
         task = self.plan.task(task_id)

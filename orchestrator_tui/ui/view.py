@@ -35,6 +35,7 @@ TASK_ICONS: dict[TaskStatus, str] = {
     TaskStatus.BLOCKED: "⊘",
     TaskStatus.CONFLICT: "≠",
     TaskStatus.SKIPPED: "»",
+    TaskStatus.TAKEN_OVER: "✎",
 }
 
 
