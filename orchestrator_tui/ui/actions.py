@@ -8,7 +8,14 @@ the app imports its actions, never the other way round.
 
 from __future__ import annotations
 
+import os
+import shutil
+import subprocess
+import time
+
 from ..core.models import StageName, TaskStatus
+from ..core.state import TaskState
+from ..core.takeover import shell_line, tmux_window
 from .evidence import gate_markdown
 from .host import AppHost
 from .screens.approval import ApprovalScreen
@@ -19,6 +26,25 @@ from .screens.task_detail import TaskDetailScreen, TaskFiles
 from .view import running_tasks
 
 RETRYABLE = (TaskStatus.FAILED, TaskStatus.BLOCKED, TaskStatus.CONFLICT)
+TAKE_WAIT = 45.0  # seconds a take waits for the agent to stop
+
+
+def open_takeover(task_id: str, task: TaskState) -> str:
+    """A new tmux window with the resumed session when we run inside tmux; what to tell."""
+    takeover = task.takeover
+    argv, env = (takeover.command, takeover.env) if takeover else ((), {})
+    line = shell_line(task.workdir, argv, env)
+    note = f" ({takeover.note})" if takeover and takeover.note else ""
+    then = f"press t again (or `orchestrator-tui done {task_id}`) when you have finished"
+    if os.environ.get("TMUX") and shutil.which("tmux"):
+        window = tmux_window(task.workdir, argv, env, f"take-{task_id}")
+        try:
+            done = subprocess.run(window, capture_output=True, timeout=10, check=False)
+        except (OSError, subprocess.TimeoutExpired):
+            done = None
+        if done is not None and done.returncode == 0:
+            return f"{task_id} is yours in tmux window take-{task_id}{note}; {then}."
+    return f"{task_id} is yours{note}. Run: {line} — then {then}."
 
 
 class RunActions:
@@ -98,6 +124,31 @@ class RunActions:
             self.say("Select a task first.", severity="warning")
             return
         self.submit("skip", task=task_id)
+
+    def action_take_over(self: AppHost) -> None:
+        """`t`: take the selected running task over (core/takeover.py) — its agent stops and
+        its session opens in a tmux window (else the command is shown); on a task taken
+        over already, `t` means done: commit and merge the worktree."""
+        task_id = self.selected_task
+        task = self.state.tasks.get(task_id or "")
+        if task is None:
+            self.say("Select a running task first.", severity="warning")
+            return
+        if task.status == TaskStatus.TAKEN_OVER:
+            self.submit("done", task=task.id)
+            return
+        self.submit("take", task=task.id)  # a refusal comes back with the engine's reason
+        deadline = time.monotonic() + TAKE_WAIT
+
+        def opened() -> None:
+            current = self.state.tasks.get(task.id)
+            if current is not None and current.status == TaskStatus.TAKEN_OVER:
+                waiting.stop()
+                self.say(open_takeover(task.id, current), timeout=60)
+            elif time.monotonic() > deadline or (current and current.status != task.status):
+                waiting.stop()
+
+        waiting = self.set_interval(0.2, opened)
 
     def action_detail(self: AppHost) -> None:
         self.open_detail(self.selected_task, "overview")

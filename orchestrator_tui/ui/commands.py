@@ -12,6 +12,7 @@ ACTIONS: tuple[tuple[str, str, str], ...] = (
     ("Pause or resume the run", "pause", "p"),
     ("Retry the selected failed task", "retry", "R"),
     ("Skip the selected task", "skip", "s"),
+    ("Take the selected running task over (again: done, merge your work)", "take_over", "t"),
     ("Show the selected task", "detail", "enter"),
     ("Show the selected task's diff", "diff", "d"),
     ("Next agent log", "cycle_log(1)", "]"),

@@ -40,6 +40,7 @@ class RunScreen(Screen[None]):
         Binding("p", "app.pause", "Pause"),
         Binding("R", "app.retry", "Retry"),
         Binding("s", "app.skip", "Skip"),
+        Binding("t", "app.take_over", "Take over", show=False),  # in ? and ctrl+p
         Binding("d", "app.diff", "Diff"),
         Binding("enter", "app.detail", "Detail", show=False),
         Binding("left_square_bracket", "app.cycle_log(-1)", "Prev log", show=False),
