@@ -12,6 +12,7 @@ from rich.status import Status
 from .core import events as ev
 from .core.models import StageName
 from .core.state import RunState, apply
+from .core.takeover import shell_line
 
 STATUS_SECONDS = 0.1
 STAGE_ICON = {"done": "[green]✓[/]", "failed": "[red]✗[/]", "skipped": "[yellow]↷[/]"}
@@ -80,6 +81,14 @@ class HeadlessConsole:
                 return (
                     f"  [{colour}]{event.status}[/] {escape(event.task)} "
                     f"in {event.duration:.1f}s{cost}{reason}"
+                )
+            case ev.TaskTakenOver():  # core/takeover.py
+                line = shell_line(event.workdir, event.command, {})
+                note = f" ({escape(event.note)})" if event.note else ""
+                return (
+                    f"  [magenta]✎ taken over[/] {escape(event.task)}{note}: {escape(line)}\n"
+                    f"   [dim]orchestrator-tui take {escape(event.task)} opens it · "
+                    f"done {escape(event.task)} merges it[/]"
                 )
             case ev.TaskBlocked():
                 return f"  [red]blocked[/] {escape(event.task)}: {escape(event.cause)}"

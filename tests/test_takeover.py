@@ -353,6 +353,8 @@ def test_kill_9_while_taken_over_then_resume_keeps_it_then_done_merges(tmp_path:
         done = cli("done", "T1", "-C", str(workspace))
         assert done.returncode == 0, done.stdout + done.stderr
         assert "T1 is done: done by hand (taken over)" in done.stdout
+        finished = [e for e in events_of(workspace) if isinstance(e, ev.TaskFinished)]
+        assert finished[0].task == "T1" and finished[0].duration > 1.0  # agent + person
         _, err = run.communicate(timeout=120)
         assert run.returncode == 0, err.decode()[-3000:]
     finally:
@@ -424,3 +426,22 @@ def test_the_t_key_takes_over_then_hands_back(tmp_path: Path, monkeypatch) -> No
     assert "no resume: the simulated backend keeps no session" in notes[0]
     assert f"Run: cd {root}" in notes[0] and "press t again" in notes[0]
     assert app.state.tasks["A"].reason == "done by hand (taken over)"
+
+
+def test_headless_prints_the_take_over_and_the_tally_names_it() -> None:
+    import io
+
+    from rich.console import Console
+
+    from orchestrator_tui.headless import HeadlessConsole
+    from orchestrator_tui.monitor.settle import task_tally
+
+    out = io.StringIO()
+    sink = HeadlessConsole(Console(file=out, width=200, color_system=None))
+    sink.emit(
+        ev.TaskTakenOver(task="T1", workdir="/w/T1", command=("claude", "--resume", SID), at=1.0)
+    )
+    text = out.getvalue()
+    assert f"✎ taken over T1: cd /w/T1 && claude --resume {SID}" in text
+    assert "orchestrator-tui take T1 opens it · done T1 merges it" in text
+    assert task_tally(sink.state) == "0/1 done · 1 taken over"

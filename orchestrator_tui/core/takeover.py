@@ -179,12 +179,13 @@ def after_hand_back(
     merge: MergeResult | None,
     merge_error: str,
     downstream: Sequence[str],
+    duration: float = 0.0,
 ) -> tuple[ev.EventBase, ...]:
     """`done T` once the worktree was committed and merged (or not): done, a conflict, or
     failed — the last two block its dependents as an agent's would."""
     attempt = state.tasks[task_id].attempt
     session = state.tasks[task_id].session_id
-    common = {"task": task_id, "attempt": attempt, "session_id": session}
+    common = {"task": task_id, "attempt": attempt, "session_id": session, "duration": duration}
     if merge is None:
         reason = f"merge failed: {merge_error}"
         return (

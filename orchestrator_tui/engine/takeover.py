@@ -4,6 +4,7 @@ its session; on `done`, commit and merge its worktree like a finished attempt.""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 
 from ..core import takeover
@@ -50,4 +51,7 @@ def hand_back(
         merge = isolation.finish(task)
     except Exception as exc:  # git refused: the task fails with git's words
         error = str(exc)
-    engine.emit_all(takeover.after_hand_back(engine.state, task.id, merge, error, downstream))
+    started = engine.state.tasks[task.id].started_at  # the attempt's start: agent + person
+    duration = max(time.time() - started, 0.0) if started else 0.0
+    events = takeover.after_hand_back(engine.state, task.id, merge, error, downstream, duration)
+    engine.emit_all(events)

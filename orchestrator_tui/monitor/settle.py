@@ -41,11 +41,12 @@ def task_tally(state: RunState) -> str:
     parts = [f"{state.count(TaskStatus.DONE)}/{total} done"]
     for status in (
         TaskStatus.RUNNING,
+        TaskStatus.TAKEN_OVER,
         TaskStatus.SKIPPED,
         TaskStatus.FAILED,
         TaskStatus.CONFLICT,
         TaskStatus.BLOCKED,
     ):
         if count := state.count(status):
-            parts.append(f"{count} {status.value}")
+            parts.append(f"{count} {status.value.replace('_', ' ')}")
     return " · ".join(parts)
