@@ -18,7 +18,7 @@ HELP = """\
 | `p` | pause (no new stage or task starts) / resume |
 | `R` | retry the selected failed task (or the failed stage) |
 | `s` | skip the selected task (its dependents may run) |
-| `t` | take the selected running task over: its agent stops, its session opens for you (tmux window, or the command shown); `t` again: done, your work is merged |
+| `t` | take the selected running task over (its session opens for you); again: done |
 | `enter` | the selected task: description, dependencies, files, prompt, log, diff |
 | `d` | the selected task's diff |
 | `[` `]` | previous / next agent log |
