@@ -26,6 +26,7 @@ from .follower import MonitorSnapshot, RunFollower, follow
 from .liveness import engine_liveness
 from .settle import settled
 from .widgets.agent_lines import AgentLines
+from .widgets.asking_box import AskingBox
 from .widgets.feedback_dialog import FeedbackDialog
 from .widgets.gate_box import GateBox
 from .widgets.key_bar import KeyBar
@@ -57,6 +58,9 @@ class MonitorApp(App[None]):
     BINDINGS = [
         Binding("a", "approve", "approve"),
         Binding("r", "reject", "reject"),
+        Binding("y", "answer('allow')", "allow"),  # the permission queue's oldest request
+        Binding("Y", "answer('allow_session')", "allow for the session"),
+        Binding("n", "deny", "deny"),
         Binding("q", "quit", "quit"),
     ]
 
@@ -90,6 +94,7 @@ class MonitorApp(App[None]):
             yield RunHeader(id="header")
             yield StageStrip(id="strip")
             yield GateBox(id="gate")
+            yield AskingBox(id="asking")
             yield TaskCounts(id="counts")
             yield AgentLines(id="agents")
             yield ProblemLines(id="problems")
@@ -145,7 +150,7 @@ class MonitorApp(App[None]):
         failed_task = (
             isinstance(event, ev.TaskFinished) and event.status == "failed" and not event.will_retry
         )
-        if isinstance(event, ev.GateOpened | ev.MergeConflict) or failed_task:
+        if isinstance(event, ev.GateOpened | ev.MergeConflict | ev.PermissionAsked) or failed_task:
             self.bell()
 
     def refresh_view(self) -> None:
@@ -159,6 +164,7 @@ class MonitorApp(App[None]):
         self.query_one(RunHeader).show(snapshot, now)
         self.query_one(StageStrip).state = state
         self.query_one(GateBox).show(state.gate)
+        self.query_one(AskingBox).show(state.permissions)
         self.query_one(TaskCounts).state = state
         self.query_one(AgentLines).show(snapshot, now)
         self.query_one(ProblemLines).show(state)
@@ -197,9 +203,31 @@ class MonitorApp(App[None]):
 
         self.push_screen(FeedbackDialog(gate.stage), rejected)
 
-    def send(self, action: str, label: str, feedback: str = "") -> None:
+    def action_answer(self, decision: str) -> None:
+        """Allow the request that has waited longest (once, or for the agent's session)."""
+        head = self.query_one(AskingBox).head
+        if head is None:
+            self.say("no permission request waits", "yellow")
+            return
+        words = "allow" if decision == "allow" else "allow for the session"
+        self.send(decision, f"{words} {head.id} ({head.task}: {head.line})", task=head.id)
+
+    def action_deny(self) -> None:
+        head = self.query_one(AskingBox).head
+        if head is None:
+            self.say("no permission request waits", "yellow")
+            return
+
+        def denied(reason: str | None) -> None:
+            if reason is not None:
+                label = f"deny {head.id} ({head.task}: {head.line})"
+                self.send("deny", label, reason or "denied by the user", task=head.id)
+
+        self.push_screen(FeedbackDialog(None, f"Deny {head.id} {head.line}: why?"), denied)
+
+    def send(self, action: str, label: str, feedback: str = "", task: str = "") -> None:
         try:
-            command = submit(self.workspace, action, feedback=feedback, by="monitor")
+            command = submit(self.workspace, action, task, feedback, by="monitor")
         except OSError as exc:
             self.say(f"could not write to the inbox: {exc.strerror or exc}", "bold red")
             return

@@ -27,6 +27,7 @@ from ..core.state import RunState, apply
 from ..engine.output import OutputBuffers
 from ..engine.pipeline import EngineOptions
 from .actions import RunActions
+from .asking_actions import AskingActions
 from .commands import RunCommands
 from .engine_thread import EngineThread
 from .evidence import gate_markdown
@@ -52,7 +53,7 @@ FOLLOW_DELAY = 0.12  # seconds the cursor rests on a task before its log is show
 TICK_SECONDS = 1.0  # how often the clock the widgets read moves on
 
 
-class OrchestratorApp(RunActions, RunReactions, App[None]):
+class OrchestratorApp(AskingActions, RunActions, RunReactions, App[None]):
     CSS_PATH = STYLES
     TITLE = "orchestrator-tui"
     COMMANDS = App.COMMANDS | {RunCommands}

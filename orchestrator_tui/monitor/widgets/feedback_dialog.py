@@ -16,18 +16,26 @@ class FeedbackDialog(ModalScreen[str | None]):
 
     BINDINGS = [Binding("escape", "cancel", "cancel")]
 
-    def __init__(self, stage: StageName) -> None:
+    def __init__(self, stage: StageName | None, question: str = "") -> None:
         super().__init__()
         self.stage = stage
+        # a question of its own (a permission's deny reason): an empty answer is allowed
+        self.question = question
 
     def compose(self) -> ComposeResult:
+        title = (
+            self.question or f"Reject {self.stage.title if self.stage else ''}: what should change?"
+        )
         with Vertical(id="feedback-box"):
-            yield Label(f"Reject {self.stage.title}: what should change?", id="feedback-title")
+            yield Label(title, id="feedback-title", markup=False)
             yield Input(placeholder="feedback for the agent", id="feedback-input")
             yield Label("enter send · esc cancel", id="feedback-hint")
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         feedback = event.value.strip()
+        if not feedback and self.question:
+            self.dismiss("")
+            return
         if not feedback:
             self.query_one("#feedback-hint", Label).update("say what should change (esc cancels)")
             return

@@ -21,6 +21,8 @@ HELP = """\
 | `t` | take the selected running task over (its session opens for you); again: done |
 | `enter` | the selected task: description, dependencies, files, prompt, log, diff |
 | `d` | the selected task's diff |
+| `w` | the agents' permission requests that wait: `y` allow once, `a` for the session, `n` deny |
+| `m` / `i` | say a message to the selected task's agent / interrupt its turn |
 | `[` `]` | previous / next agent log |
 | `tab` `↑` `↓` | move between panes and tasks |
 | `ctrl+p` | command palette: every action by name |

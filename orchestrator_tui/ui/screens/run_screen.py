@@ -24,6 +24,7 @@ from ...core.state import RunState
 from ..plan_view import PlanView
 from ..widgets.agent_logs import AgentLogPanes
 from ..widgets.alert_banner import AlertBanner
+from ..widgets.asking_banner import AskingBanner
 from ..widgets.pipeline_board import PipelineBoard
 from ..widgets.run_header import RunHeader
 from ..widgets.task_table import TaskTable
@@ -45,6 +46,9 @@ class RunScreen(Screen[None]):
         Binding("enter", "app.detail", "Detail", show=False),
         Binding("left_square_bracket", "app.cycle_log(-1)", "Prev log", show=False),
         Binding("right_square_bracket", "app.cycle_log(1)", "Next log", show=False),
+        Binding("w", "app.permissions", "Waiting", show=False),  # ui/asking_actions.py
+        Binding("m", "app.say", "Say", show=False),
+        Binding("i", "app.interrupt", "Interrupt", show=False),
         Binding("question_mark", "app.help", "Help"),
         Binding("q", "app.request_quit", "Quit"),
     ]
@@ -65,6 +69,7 @@ class RunScreen(Screen[None]):
         self.header = RunHeader(id="header")
         self.board = PipelineBoard(id="board")
         self.alerts = AlertBanner(id="alerts")
+        self.asking = AskingBanner(id="asking")  # the permission queue (asking_actions.py)
         self.tasks = TaskTable(id="tasks")
         self.logs = AgentLogPanes(log_file, id="logs")
         self.footer = Footer()
@@ -79,6 +84,7 @@ class RunScreen(Screen[None]):
         yield self.header.data_bind(state, now, failure)
         yield self.board.data_bind(state, now)
         yield self.alerts.data_bind(state, plan, failure)
+        yield self.asking.data_bind(state)
         with Container(id="main"):
             yield self.tasks.data_bind(state, now, plan)
             yield self.logs
