@@ -208,3 +208,42 @@ def test_help_documents_the_ci_options_and_exit_codes(option: str) -> None:
     text = " ".join(shown.stdout.split())
     assert option in text
     assert "4 a gate needs a person" in text and "5 nobody answered" in text
+
+
+BROKEN_RULE = """\
+import sys
+from orchestrator_tui.core import decisions
+def broken(*args, **kwargs):
+    raise ZeroDivisionError("a rule divided by zero")
+setattr(decisions, sys.argv.pop(1), broken)
+from orchestrator_tui.cli import main
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+@pytest.mark.parametrize(
+    ("rule", "code", "said"),
+    [
+        # the engine thread's own rule: the run stops, resumable, exit 1
+        ("arrive_at_gate", 1, "the engine failed: ZeroDivisionError: a rule divided by zero"),
+        # a rule inside a stage: that stage fails with the reason, at its gate
+        ("after_attempt", 4, "the implement stage crashed: ZeroDivisionError: a rule divided"),
+    ],
+)
+def test_a_rule_that_raises_ends_the_run_visibly(
+    tmp_path: Path, rule: str, code: int, said: str
+) -> None:
+    """An exception inside a decision function is never a silent hang nor a 'stopped': the
+    reason is on stderr and in the log, and the run stays resumable for a fixed version."""
+    ws = workspace(tmp_path / "ws")
+    done = subprocess.run(
+        [sys.executable, "-c", BROKEN_RULE, rule, "run", "--headless", "-C", str(ws),
+         "--approve", "all"],
+        stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=60, env=ENV,
+    )  # fmt: skip
+    assert done.returncode == code, done.stdout + done.stderr
+    assert said in done.stderr
+    assert "Traceback" not in done.stderr
+    state, _ = load_run(RunFiles(ws, latest_run_id(ws)))
+    assert not state.finished
+    assert any("ZeroDivisionError" in notice for notice in state.notices)

@@ -6,13 +6,14 @@ import argparse
 import signal
 import sys
 import threading
+import traceback
 from dataclasses import replace
 from pathlib import Path
 
 from ..core.config import Config, ConfigError, load_config
 from ..core.models import STAGES, StageName
-from ..engine.pipeline import EngineOptions
-from ..infra.fsutil import describe_os_error
+from ..engine.pipeline import Engine, EngineOptions
+from ..infra.fsutil import atomic_write, describe_os_error
 from ..infra.session import LockHeld
 
 GATE_NEEDS_PERSON = 4  # --on-gate fail: a gate needs a person (README: exit codes)
@@ -108,7 +109,15 @@ def run_headless(options: EngineOptions) -> int:
         print(f"cannot open the run: {describe_os_error(exc, exc.filename or '')}", file=sys.stderr)
         return 1
     outcome: list[str] = []
-    worker = threading.Thread(target=lambda: outcome.append(engine.run()), name="engine")
+    trace: list[str] = []
+
+    def work() -> None:
+        try:
+            outcome.append(engine.run())
+        except Exception:  # a bug: the reason on stderr below, the traceback in the run
+            trace.append(traceback.format_exc())
+
+    worker = threading.Thread(target=work, name="engine")
     previous = signal.signal(signal.SIGTERM, lambda *_: engine.stop())
     worker.start()
     try:
@@ -121,6 +130,8 @@ def run_headless(options: EngineOptions) -> int:
         signal.signal(signal.SIGTERM, previous)
         console.close()
     result = outcome[0] if outcome else ""
+    if trace:
+        return engine_failed(engine, trace[0])
     if result == "complete":
         return 0
     if engine.unanswered is not None:  # CI mode: one line, a code of its own
@@ -131,6 +142,22 @@ def run_headless(options: EngineOptions) -> int:
         print("stopped; `orchestrator-tui run` resumes the run", file=sys.stderr)
         return 130
     print(f"run {result}: {engine.state.outcome_reason}", file=sys.stderr)
+    return 1
+
+
+def engine_failed(engine: Engine, trace: str) -> int:
+    """A bug in the engine or its rules: one line for the log reader, the traceback kept in
+    the run's directory, exit 1; the run is left resumable for a fixed version."""
+    where = ""
+    if engine.files is not None:
+        path = engine.files.dir / "engine-error.txt"
+        try:
+            atomic_write(path, trace)
+            where = f" (traceback in {path})"
+        except OSError:
+            where = ""
+    print(f"{engine.failure or 'the engine failed'}{where}", file=sys.stderr)
+    print("`orchestrator-tui run` resumes the run", file=sys.stderr)
     return 1
 
 

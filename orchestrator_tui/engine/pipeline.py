@@ -116,6 +116,7 @@ class Engine:
         self.plan_edited_at_gate = False
         self.lock: WorkspaceLock | None = None
         self.unanswered: GateUnanswered | None = None  # why a gate ended the run (CI mode)
+        self.failure = ""  # why the engine itself failed (a bug), for the views
         self.store: RunStore | None = None
         self.files: RunFiles | None = None
         self.inbox = Inbox(options.workspace)
@@ -324,10 +325,12 @@ class Engine:
         except DiskError as exc:
             outcome = "failed"
             self.show(ev.Notice(level="error", text=f"{exc.strerror}; the run stopped"))
-        except Exception as exc:  # a bug in the engine: said, never a silent hang
-            self.show(
-                ev.Notice(level="error", text=f"the engine failed: {type(exc).__name__}: {exc}")
-            )
+        except Exception as exc:  # a bug in the engine: said and logged, never a silent hang
+            self.failure = f"the engine failed: {type(exc).__name__}: {exc}"
+            try:
+                self.notice("error", self.failure)
+            except Exception:  # the log itself is what failed: the views still hear it
+                self.show(ev.Notice(level="error", text=self.failure))
             raise
         finally:
             self.close()
