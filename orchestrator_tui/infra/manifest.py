@@ -82,13 +82,14 @@ class ManifestWorkspace(SharedWorkspace):
     def __init__(self, workspace: Path, run_id: str) -> None:
         super().__init__(workspace)
         self.folder = RunFiles(workspace, run_id).dir / "manifests"
+        self.last: dict[str, Entry] = {}  # the newest manifest: unchanged files not read again
 
     def path(self, task: Task) -> Path:
         return self.folder / f"{safe_name(task.id)}.json"
 
     def prepare(self, task: Task, attempt: int) -> Path:
-        manifest = take_manifest(self.workspace)
-        atomic_write(self.path(task), json.dumps(manifest))
+        manifest = self.last = take_manifest(self.workspace, self.last)
+        atomic_write(self.path(task), json.dumps(manifest), durable=False)  # rebuilt on a rerun
         return self.workspace
 
     def finish(self, task: Task) -> MergeResult:
@@ -97,7 +98,8 @@ class ManifestWorkspace(SharedWorkspace):
             before = {k: (int(v[0]), int(v[1]), str(v[2])) for k, v in raw.items()}
         except (OSError, ValueError, TypeError, IndexError, AttributeError):
             return MergeResult(ok=True, message="no isolation (no manifest from the start)")
-        files = compare(before, take_manifest(self.workspace, before))
+        self.last = take_manifest(self.workspace, {**self.last, **before})
+        files = compare(before, self.last)
         return MergeResult(
             ok=True,
             files=files,
