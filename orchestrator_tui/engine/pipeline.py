@@ -15,19 +15,16 @@ import os
 import queue
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from ..core import decisions
 from ..core import events as ev
 from ..core.commands import Command
-from ..core.config import Config
 from ..core.models import STAGES, Plan, StageName, StageStatus
 from ..core.protocols import (
     BackendFactory,
     StageRunner,
-    TaskIsolation,
 )
 from ..core.redact import mask_event
 from ..core.reject import reject_hint
@@ -44,47 +41,12 @@ from .commands import apply_command, new_command, poll_inbox
 from .context import Cancelled
 from .fix_loop import auto_send_back, pass_unchanged, send_back
 from .implement import Implementer
+from .options import EngineOptions, GateUnanswered, IsolationFactory
 from .output import OutputBuffers
 from .reload import apply_reloads
 from .stage_run import execute_stage
 
 __all__ = ["Cancelled", "Engine", "EngineOptions", "GateUnanswered"]
-
-
-class GateUnanswered(Cancelled):
-    """Headless CI mode: a gate needs a person and none answered within `gate_wait`. The run
-    stops resumably; `reason` is one line (what waits, why)."""
-
-    def __init__(self, stage: StageName, reason: str, timed_out: bool) -> None:
-        super().__init__(reason)
-        self.stage = stage
-        self.reason = reason
-        self.timed_out = timed_out
-
-
-@dataclass(frozen=True)
-class EngineOptions:
-    workspace: Path
-    config: Config
-    approve: frozenset[StageName] = frozenset()
-    goal: str = ""
-    resume: bool = True
-    run_id: str = ""
-    watch: bool = True
-    poll_interval: float = 0.05
-    heartbeat: float = 2.0
-    concurrency: int = 0
-    system_path: Path | None = None
-    extra_env: Mapping[str, str] = field(default_factory=dict)
-    gate_wait: float | None = None  # seconds a gate waits for a person; None: for ever
-    unattended: bool = False  # headless with --approve all: no permission request waits
-
-    @property
-    def plan_path(self) -> Path:
-        return self.workspace / self.config.run.plan
-
-
-IsolationFactory = Callable[[Path, str, Config], TaskIsolation]
 
 
 class Engine:
