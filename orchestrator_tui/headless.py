@@ -13,6 +13,7 @@ from .core import events as ev
 from .core.models import StageName
 from .core.state import RunState, apply
 from .core.takeover import shell_line
+from .core.tally import task_tally
 
 STATUS_SECONDS = 0.1
 STAGE_ICON = {"done": "[green]✓[/]", "failed": "[red]✗[/]", "skipped": "[yellow]↷[/]"}
@@ -154,10 +155,9 @@ class HeadlessConsole:
         state = self.state
         stage = state.current_stage
         running = ", ".join(t.id for t in state.tasks.values() if t.status == "running")
-        done = sum(1 for t in state.tasks.values() if t.status.resolved)
         parts = [
             f"stage {stage.title if stage else '—'}",
-            f"tasks {done}/{len(state.tasks)}",
+            f"tasks {task_tally(state)}",  # done apart from skipped, as `status` says it
             f"${state.cost_usd:.4f}",
         ]
         if running:

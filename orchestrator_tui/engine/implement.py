@@ -144,14 +144,14 @@ class Implementer:
         engine = self.engine
         task = self.plan.task(task_id)
         attempt = engine.state.tasks[task_id].attempt + 1
+        profile = task.agent or engine.config.agents.default
         try:
             workdir = str(self.isolation.prepare(task, attempt))
         except Exception as exc:  # worktree creation failed: the task fails, the run goes on
-            engine.emit(ev.TaskStarted(task=task_id, attempt=attempt, agent=task.agent or ""))
+            engine.emit(ev.TaskStarted(task=task_id, attempt=attempt, agent=profile))
             nothing = Attempt(task_id, attempt, 0.0, AgentResult(ok=False, reason=""))
             self.fail(nothing, f"could not prepare its workspace: {exc}")
             return
-        profile = task.agent or engine.config.agents.default
         engine.emit(ev.TaskStarted(task=task_id, attempt=attempt, agent=profile, workdir=workdir))
         sent_back = engine.state.tasks[task_id].fix_feedback  # a fix round's failures
         feedback = "\n\n".join(t for t in (sent_back, self.feedback) if t)

@@ -10,6 +10,9 @@ from __future__ import annotations
 
 from ..core.models import TaskStatus
 from ..core.state import RunState
+from ..core.tally import task_tally
+
+__all__ = ["STOPPED_REASON", "settled", "task_tally"]
 
 STOPPED_REASON = "stopped with the engine; resuming the run starts it again"
 
@@ -33,20 +36,3 @@ def settled(state: RunState, engine_alive: bool) -> RunState:
             }
         )
     return state.model_copy(update={"tasks": tasks})
-
-
-def task_tally(state: RunState) -> str:
-    """`6/7 done · 1 skipped`: done means done; skipped, failed… are named apart."""
-    total = len(state.tasks)
-    parts = [f"{state.count(TaskStatus.DONE)}/{total} done"]
-    for status in (
-        TaskStatus.RUNNING,
-        TaskStatus.TAKEN_OVER,
-        TaskStatus.SKIPPED,
-        TaskStatus.FAILED,
-        TaskStatus.CONFLICT,
-        TaskStatus.BLOCKED,
-    ):
-        if count := state.count(status):
-            parts.append(f"{count} {status.value.replace('_', ' ')}")
-    return " · ".join(parts)

@@ -22,6 +22,7 @@ from ..infra.fsutil import atomic_write
 from ..infra.store import read_events
 from ..infra.workspace import land_run_branch
 from .changes import branch_checkout, branch_exists, git, plan_tasks, run_branch, stage_agents
+from .plan import md_cell
 from .stage_agent import agent_failure, run_stage_agent, stage_agent_profile, stage_prompt
 
 
@@ -206,7 +207,8 @@ def task_section(ctx: StageContext) -> list[str]:
         history = histories.get(task.id, TaskHistory())
         took = history.duration or max(task.finished_at - task.started_at, 0.0)
         lines.append(
-            f"| {task.id} | {task.title} | {task.agent or '—'} | {task.status} | {task.attempt} "
+            f"| {md_cell(task.id)} | {md_cell(task.title)} | {md_cell(task.agent) or '—'} "
+            f"| {task.status} | {task.attempt} "
             f"| {seconds(took)} | {task.tokens:,} | ${task.cost_usd:.4f} | "
             f"{len(task.changed_files)} |"
         )

@@ -9,18 +9,20 @@ from textual.widget import Widget
 
 from ...core.models import TaskStatus
 from ...core.state import RunState
+from ...core.tally import status_label, tally
 from ..formatting import short_cost, short_tokens
 
-ORDER: tuple[tuple[TaskStatus, str], ...] = (
-    (TaskStatus.RUNNING, "cyan"),
-    (TaskStatus.DONE, "green"),
-    (TaskStatus.READY, ""),
-    (TaskStatus.PENDING, "dim"),
-    (TaskStatus.FAILED, "bold red"),
-    (TaskStatus.CONFLICT, "bold red"),
-    (TaskStatus.BLOCKED, "red"),
-    (TaskStatus.SKIPPED, "yellow"),
-)
+# The counting and the order are core/tally.py's (the same as `status`); the colours are ours.
+STYLES: dict[TaskStatus, str] = {
+    TaskStatus.RUNNING: "cyan",
+    TaskStatus.TAKEN_OVER: "magenta",
+    TaskStatus.DONE: "green",
+    TaskStatus.PENDING: "dim",
+    TaskStatus.FAILED: "bold red",
+    TaskStatus.CONFLICT: "bold red",
+    TaskStatus.BLOCKED: "red",
+    TaskStatus.SKIPPED: "yellow",
+}
 SEPARATOR = " · "
 
 
@@ -44,9 +46,8 @@ def counts_text(state: RunState, width: int) -> Text:
     head = Text()
     head.append(f"tasks {len(state.tasks)}:", style="bold")
     items = [
-        Text(f"{state.count(status)} {status.value}", style=style)
-        for status, style in ORDER
-        if state.count(status)
+        Text(f"{count} {status_label(status)}", style=STYLES.get(status, ""))
+        for status, count in tally(state)
     ]
     text = packed(head, items, width)
     tokens = state.input_tokens + state.output_tokens
