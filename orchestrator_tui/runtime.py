@@ -5,10 +5,12 @@ The CLI, the app and the tests all build engines here, so they run the same thin
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from pathlib import Path
 
 from .agents import make_backend
+from .agents.programs import locate
 from .core.config import AgentProfile, Config
 from .core.events import EventSink
 from .core.protocols import AgentBackend, BackendFactory, TaskIsolation
@@ -52,4 +54,5 @@ def build_engine(options: EngineOptions, sinks: Sequence[EventSink] = ()) -> Eng
         backends=make_backends(options.workspace, options.config),
         isolation=make_isolation,
         sinks=sinks,
+        programs=functools.partial(locate, options.workspace),
     )

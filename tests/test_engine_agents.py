@@ -252,9 +252,16 @@ def test_a_missing_agent_executable_fails_each_task_with_the_reason(tmp_path: Pa
         "# Plan: p\n\n## T1: One\ndepends: none\n\n## T2: Two\ndepends: T1\n",
         recorder,
         agents={"claude": {"backend": "claude", "executable": str(tmp_path / "no" / "claude")}},
+        run={"retries": 2},
     )
     with Background(engine):
+        gate = recorder.wait_for(
+            lambda e: isinstance(e, ev.GateOpened) and e.stage == StageName.PARALLEL
+        )
+        assert gate.blockers  # the preflight found it (tests/test_preflight.py); approved anyway
+        engine.submit("approve", by="app")
         implement_done(recorder)
+    assert [e.task for e in recorder.of(ev.TaskStarted)] == ["T1"]  # failed at once, no retry
     t1 = engine.state.tasks["T1"]
     assert t1.status == TaskStatus.FAILED
     assert t1.reason.startswith("executable not found:")

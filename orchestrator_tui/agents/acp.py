@@ -89,9 +89,10 @@ class AcpBackend:
             )
         elif not job.workdir.is_dir():
             problem = f"working directory {job.workdir} does not exist"
-        if problem:
+        if problem:  # only a missing working directory is worth another attempt
             events.output([f"[orchestrator] {problem}"])
-            return AgentResult(ok=False, reason=problem, exit_code=None)
+            retryable = problem.startswith("working directory")
+            return AgentResult(ok=False, reason=problem, exit_code=None, retryable=retryable)
         return asyncio.run(AcpRun(self, job, events, cancel, argv, env).main())
 
 

@@ -12,6 +12,7 @@ process outcome → AgentResult). Reasons a run failed read the same for every b
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import re
@@ -199,9 +200,9 @@ class CliBackend:
         supervisor thread (or on this one when it could not start). No thread waits."""
         try:
             spec = self.spec(job)
-        except JobError as exc:
+        except JobError as exc:  # the same job would fail the same way: no retry
             events.output([f"[orchestrator] {exc}"])
-            done(AgentResult(ok=False, reason=str(exc), exit_code=None))
+            done(AgentResult(ok=False, reason=str(exc), exit_code=None, retryable=False))
             return None
         parser = self.parser(job, events)
 
@@ -223,6 +224,8 @@ class CliBackend:
         if not outcome.started and "not found" in result.reason and self.default_executable:
             hint = f"set agents.{self.profile_name}.executable in .orchestrator/config.toml"
             result = AgentResult(ok=False, reason=f"{result.reason} ({hint})", exit_code=None)
+        if not outcome.retryable:
+            result = dataclasses.replace(result, retryable=False)
         return result
 
     def run(self, job: AgentJob, events: AgentEvents, cancel: threading.Event) -> AgentResult:

@@ -53,6 +53,7 @@ class ProcessOutcome:
     cancelled: bool = False
     stalls: int = 0
     stderr_tail: tuple[str, ...] = ()
+    retryable: bool = True  # False: it could not start and never will (program missing)
 
     @property
     def ok(self) -> bool:
@@ -129,14 +130,24 @@ def header(spec: ProcessSpec, text: str) -> str:
     return f"=== {time.strftime('%Y-%m-%d %H:%M:%S')}{label} {text}"
 
 
+NOTHING_TO_RUN = "nothing to run"
+NOT_FOUND = "executable not found"
+
+
 def cannot_start(spec: ProcessSpec) -> str:
     if not spec.argv:
-        return "nothing to run: the command is empty"
+        return f"{NOTHING_TO_RUN}: the command is empty"
     if not spec.cwd.is_dir():
         return f"working directory {spec.cwd} does not exist"
     if find_executable(spec.argv[0], spec.env, spec.cwd) is None:
-        return f"executable not found: {spec.argv[0]}"
+        return f"{NOT_FOUND}: {spec.argv[0]}"
     return ""
+
+
+def never_startable(problem: str) -> bool:
+    """A reason `cannot_start` gave that no retry can help: the program is not there (a
+    missing working directory is ours to make again, so it is not one)."""
+    return problem.startswith((NOTHING_TO_RUN, NOT_FOUND))
 
 
 def outcome_reason(code: int | None, timed_out: bool, cancelled: bool, timeout: float) -> str:

@@ -27,6 +27,7 @@ from .spec import (
     Stream,
     clip_display,
     close_quietly,
+    never_startable,
     outcome_reason,
     write_marker,
 )
@@ -121,7 +122,8 @@ class Watch:
     def never_started(self, reason: str, announce: bool = True) -> None:
         if announce:
             self.events.output([f"[orchestrator] {reason}"])
-        self.end(ProcessOutcome(reason=reason, exit_code=None, started=False))
+        retryable = not never_startable(reason)
+        self.end(ProcessOutcome(reason=reason, exit_code=None, started=False, retryable=retryable))
 
     # ---- any thread -----------------------------------------------------------------
 

@@ -32,12 +32,12 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from ..agents.programs import DEFAULT_PROGRAMS, locate, program_of
 from ..agents.runner import find_executable, merged_env
 from ..core.config import AgentProfile, Config, ConfigError, load_config
 
 VERSION_TIMEOUT = 5.0
 INITIALIZE_TIMEOUT = 30.0
-DEFAULT_PROGRAMS = {"claude": "claude", "codex": "codex", "gemini": "gemini", "aider": "aider"}
 VERSIONED_BACKENDS = frozenset(DEFAULT_PROGRAMS)  # their --version is safe to ask
 NOT_RUN = "not run (a command profile's program is never started by `agents`)"
 
@@ -104,17 +104,6 @@ class Versions:
             return self.answers.setdefault(key, answer)
 
 
-def program_of(profile: AgentProfile) -> str:
-    """The program a profile runs ("" when it runs none of its own)."""
-    if profile.backend == "command":
-        return profile.executable or (profile.command[0] if profile.command else "")
-    if profile.backend == "shell":
-        return profile.executable or ("/bin/sh" if profile.shell else "")
-    if profile.backend == "acp":
-        return profile.command[0] if profile.command else profile.executable
-    return profile.executable or DEFAULT_PROGRAMS.get(profile.backend, "")
-
-
 def probe_version(path: str, env: dict[str, str], cwd: Path) -> str:
     """The first line `path --version` prints, or why there is none."""
     try:
@@ -158,7 +147,7 @@ def inspect(
             name, profile.backend, "(the task's run: line)", "per task", "-", is_default
         )
     env = merged_env(profile.env)
-    path = find_executable(program, env, workspace) or ""
+    path = locate(workspace, name, profile).path  # as the preflight at the parallel gate
     if not path:
         version = "-"
     elif profile.backend == "acp":

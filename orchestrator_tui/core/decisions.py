@@ -149,7 +149,8 @@ def after_attempt(
     budget_stopped: bool,
 ) -> AttemptOutcome:
     """A finished attempt: merged and done, a conflict, a retry after backoff, or a failure
-    that blocks everything downstream."""
+    that blocks everything downstream (at once when the agent cannot start as configured:
+    `AgentResult.retryable` is False and no retry could help)."""
     task_id, result = attempt.task, attempt.result
     common = {"task": task_id, "attempt": attempt.attempt, "duration": attempt.duration}
     if result.ok and attempt.merge is not None:
@@ -184,7 +185,8 @@ def after_attempt(
     if result.ok:
         return failed_for_good(state, attempt, downstream, f"merge failed: {attempt.merge_error}")
     reason = "task budget reached" if attempt.budget_hit else result.reason
-    if attempt.attempt <= retries and not attempt.budget_hit and not budget_stopped:
+    retry = result.retryable and not attempt.budget_hit and not budget_stopped
+    if retry and attempt.attempt <= retries:
         delay = min(backoff * 2 ** (attempt.attempt - 1), MAX_BACKOFF)
         finished = ev.TaskFinished(
             **common,

@@ -61,6 +61,10 @@ class AgentResult:
     # the attempt was lost with its machine (a Ray node or worker died), not by the agent's
     # fault: the implementer runs it again without counting it against the task's retries
     requeue: bool = False
+    # False: the agent cannot start as configured (its program is not installed, the
+    # profile is unknown, nothing to run): another attempt would fail the same way, so the
+    # task fails at once instead of being retried with backoff
+    retryable: bool = True
 
 
 class AgentBackend(Protocol):
@@ -68,6 +72,24 @@ class AgentBackend(Protocol):
 
 
 BackendFactory = Callable[[str, AgentProfile], AgentBackend]
+
+
+@dataclass(frozen=True)
+class AgentProgram:
+    """Where a profile's program is, looked up on PATH and never started (the preflight at
+    the parallel gate). `program` is "" for a profile that runs none of its own (the
+    simulated agent, a shell task's `run:` line); `path` is "" when it was not found."""
+
+    program: str
+    path: str = ""
+    note: str = ""  # e.g. "built in", "the task's run: line"
+
+    @property
+    def missing(self) -> bool:
+        return bool(self.program) and not self.path
+
+
+ProgramLocator = Callable[[str, AgentProfile], AgentProgram]
 
 
 @dataclass(frozen=True)

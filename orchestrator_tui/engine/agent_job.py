@@ -120,8 +120,10 @@ def start_agent_job(
     try:
         profile_name, profile = config.agents.profile(task.agent)
         backend = engine.backends(profile_name, profile)
-    except (KeyError, ValueError, OSError) as exc:
-        done(AgentResult(ok=False, reason=f"agent not available: {exc}", exit_code=None))
+    except (KeyError, ValueError, OSError) as exc:  # a profile that cannot be: no retry
+        reason = f"agent not available: {exc}"
+        retryable = isinstance(exc, OSError)
+        done(AgentResult(ok=False, reason=reason, exit_code=None, retryable=retryable))
         return
     prompt_file = engine.files.prompt(task.id)
     log_path = engine.files.log(task.id)

@@ -13,7 +13,7 @@ from ..core import events as ev
 from ..core.config import Config
 from ..core.decisions import Reply
 from ..core.models import Plan
-from ..core.protocols import BackendFactory, TaskIsolation
+from ..core.protocols import BackendFactory, ProgramLocator, TaskIsolation
 from ..core.state import RunState
 from ..core.system import SystemFile
 from ..infra.notify import Notifier
@@ -76,6 +76,7 @@ class EngineCore(Protocol):
     notifier: Notifier
     output: OutputBuffers
     backends: BackendFactory
+    programs: ProgramLocator | None  # None: agent programs are not looked up
     isolation_factory: Callable[[Path, str, Config], TaskIsolation]
     implementer: RunningTasks | None
     desk: PermissionDesk

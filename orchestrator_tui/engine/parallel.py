@@ -1,5 +1,6 @@
 """The parallel stage, the engine's own: parse and validate the plan, compute its schedule
-(waves, critical path, overlap groups), freeze it for implement and show it at the gate."""
+(waves, critical path, overlap groups), freeze it for implement and show it at the gate,
+with the preflight of the agent programs its tasks will use (preflight.py)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from ..core.plan_edit import merge_plan_edit
 from ..core.protocols import StageResult
 from ..core.scheduler import schedule
 from .context import EngineCore
+from .preflight import check_programs
 
 
 def parallel_stage(engine: EngineCore) -> StageResult:
@@ -47,17 +49,27 @@ def parallel_stage(engine: EngineCore) -> StageResult:
     ]
     for group in shape.overlaps:
         details += ["", f"Overlap (never side by side): {', '.join(group)}"]
+    checked = check_programs(plan.tasks, engine.state, engine.config, engine.programs)
+    if checked.lines:
+        details += ["", *checked.lines]
+    summary = (
+        f"{len(plan.tasks)} tasks, {len(shape.waves)} waves, "
+        f"critical path {len(shape.critical_path)}"
+    )
+    if checked.blockers:
+        summary += f"; {len(checked.blockers)} agent problem{'s' * (len(checked.blockers) != 1)}"
     return StageResult(
         ok=True,
-        summary=f"{len(plan.tasks)} tasks, {len(shape.waves)} waves, "
-        f"critical path {len(shape.critical_path)}",
+        summary=summary,
         details="\n".join(details),
         evidence={
             "tasks": len(plan.tasks),
             "waves": shape.waves,
             "critical_path": shape.critical_path,
             "overlaps": shape.overlaps,
+            "agents": list(checked.evidence),
         },
+        blockers=checked.blockers,
     )
 
 

@@ -24,6 +24,7 @@ from ..core.commands import Command
 from ..core.models import STAGES, Plan, StageName, StageStatus
 from ..core.protocols import (
     BackendFactory,
+    ProgramLocator,
     StageRunner,
 )
 from ..core.redact import mask_event
@@ -59,11 +60,13 @@ class Engine:
         backends: BackendFactory,
         isolation: IsolationFactory,
         sinks: Sequence[ev.EventSink] = (),
+        programs: ProgramLocator | None = None,
     ) -> None:
         self.options = options
         self.config = options.config
         self.runners = dict(runners)
         self.backends = backends
+        self.programs = programs  # the preflight at the parallel gate (engine/preflight.py)
         self.isolation_factory = isolation
         self.sinks = list(sinks)
         self.state = RunState()
