@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 
 from .graph import critical_path, remaining_path, waves
 from .models import Task, TaskStatus
@@ -64,8 +65,12 @@ class Scheduler:
             busy.add(task_id)
         return chosen
 
-    def downstream(self, task_id: str) -> list[str]:
-        """Every task that depends on `task_id`, directly or through others."""
+    def downstream(self, task_id: str) -> Downstream:
+        """Every task that depends on `task_id`, directly or through others, in plan order;
+        walked only when read (a task that succeeds blocks nothing: most are never read)."""
+        return Downstream(self, task_id)
+
+    def walk_downstream(self, task_id: str) -> list[str]:
         seen: set[str] = set()
         stack = [task_id]
         while stack:
@@ -74,6 +79,29 @@ class Scheduler:
                     seen.add(child)
                     stack.append(child)
         return sorted(seen, key=self.order.__getitem__)
+
+
+class Downstream(Sequence[str]):
+    """Scheduler.downstream's answer, computed on first use."""
+
+    def __init__(self, scheduler: Scheduler, task_id: str) -> None:
+        self.scheduler, self.task_id = scheduler, task_id
+
+    @cached_property
+    def tasks(self) -> list[str]:
+        return self.scheduler.walk_downstream(self.task_id)
+
+    def __getitem__(self, index: int) -> str:  # type: ignore[override]
+        return self.tasks[index]
+
+    def __len__(self) -> int:
+        return len(self.tasks)
+
+    def __eq__(self, other: object) -> bool:
+        return list(self) == list(other) if isinstance(other, Sequence) else NotImplemented
+
+    def __repr__(self) -> str:
+        return f"Downstream({self.task_id!r}: {self.tasks!r})"
 
 
 @dataclass(frozen=True)
