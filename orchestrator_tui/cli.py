@@ -128,6 +128,34 @@ def build_parser() -> argparse.ArgumentParser:
     runs.add_argument("--json", action="store_true", help="print the list as JSON")
     runs.set_defaults(handler="runs")
 
+    clean = commands.add_parser(
+        "clean",
+        help="remove the worktrees and branches of finished and abandoned runs",
+        description="Remove the git worktrees and branches (orch/<run>, orch/tasks/<run>/*, "
+        "orch/stray/<run>-*) of finished runs and of abandoned ones (stopped, with a newer "
+        "run since). Kept unless told: the latest run, tasks with a merge conflict, and work "
+        "that is on none of your branches (a complete run that did not land, changes kept "
+        "aside). Your own branches are never touched; the runs' logs and reports stay. "
+        "Refused while a run holds the workspace.",
+    )
+    workspace_arg(clean)
+    clean.add_argument(
+        "-n", "--dry-run", action="store_true", help="list what would be removed, remove nothing"
+    )
+    clean.add_argument("--all", action="store_true", help="the latest run too, once it is finished")
+    clean.add_argument(
+        "--include-conflicts",
+        action="store_true",
+        help="also tasks with a merge conflict (their worktree and branch) and their run branch",
+    )
+    clean.add_argument(
+        "--include-unmerged",
+        action="store_true",
+        help="also work on none of your branches: a complete run that did not land, "
+        "orch/stray/* side branches",
+    )
+    clean.set_defaults(handler="clean")
+
     monitor = commands.add_parser("monitor", help="a compact view that follows a run")
     monitor.add_argument("workspace", nargs="?", default=".", help="the workspace (default: .)")
     monitor.set_defaults(handler="monitor")
