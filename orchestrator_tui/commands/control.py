@@ -50,8 +50,12 @@ def main(args: argparse.Namespace) -> int:
     return 0 if answer.ok else 1
 
 
-def wait_for_answer(files: RunFiles, start: int, command_id: str) -> CommandApplied | None:
-    deadline = time.monotonic() + ANSWER_WAIT_SECONDS
+def wait_for_answer(
+    files: RunFiles, start: int, command_id: str, seconds: float = ANSWER_WAIT_SECONDS
+) -> CommandApplied | None:
+    """The engine's answer to our command, read from the log after byte `start`; None when
+    it has not answered within `seconds`."""
+    deadline = time.monotonic() + seconds
     offset = start
     while time.monotonic() < deadline:
         read = read_events(files.events, offset)

@@ -15,11 +15,11 @@ import sys
 import time
 from pathlib import Path
 
-from ..core.events import CommandApplied
 from ..core.permissions import waiting
 from ..infra.fsutil import DiskError
 from ..infra.session import lock_is_stale, read_lock, submit
-from ..infra.store import RunFiles, latest_run_id, load_run, read_events
+from ..infra.store import RunFiles, latest_run_id, load_run
+from .control import wait_for_answer
 
 ANSWER_WAIT_SECONDS = 15.0
 
@@ -56,7 +56,7 @@ def main(args: argparse.Namespace) -> int:
     except DiskError as exc:
         print(exc.strerror, file=sys.stderr)
         return 1
-    answer = wait_for_answer(files, start, command.id)
+    answer = wait_for_answer(files, start, command.id, ANSWER_WAIT_SECONDS)
     if answer is None:
         print(f"queued {action} {target}; the engine has not answered yet")
         return 0
@@ -99,16 +99,3 @@ def show(permissions: dict, alive: bool, as_json: bool) -> int:
     else:
         print("answer: orchestrator-tui allow ID [--session] | deny ID -m WHY")
     return 0
-
-
-def wait_for_answer(files: RunFiles, start: int, command_id: str) -> CommandApplied | None:
-    deadline = time.monotonic() + ANSWER_WAIT_SECONDS
-    offset = start
-    while time.monotonic() < deadline:
-        read = read_events(files.events, offset)
-        offset = read.valid_bytes
-        for event in read.events:
-            if isinstance(event, CommandApplied) and event.command_id == command_id:
-                return event
-        time.sleep(0.05)
-    return None
