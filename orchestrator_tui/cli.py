@@ -126,6 +126,15 @@ def build_parser() -> argparse.ArgumentParser:
     runs = commands.add_parser("runs", help="list the workspace's runs, newest first")
     workspace_arg(runs)
     runs.add_argument("--json", action="store_true", help="print the list as JSON")
+    runs.add_argument(
+        "--open",
+        nargs="?",
+        const="",
+        default=None,
+        metavar="ID",
+        help="browse the runs in the app; with an ID (or a unique part of one, or 'last'), "
+        "open that run read-only: its board, tasks, logs, summary and timeline",
+    )
     runs.set_defaults(handler="runs")
 
     clean = commands.add_parser(

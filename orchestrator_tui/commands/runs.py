@@ -1,10 +1,15 @@
-"""`orchestrator-tui runs [-C DIR] [--json]`: the workspace's runs, newest first.
+"""`orchestrator-tui runs [-C DIR] [--json] [--open [ID]]`: the workspace's runs, newest
+first.
 
 One row per run read from its event log (infra/run_index.py): its ID, when it started, how
 long it took, how it ended, tasks done of all, test counts, security findings, cost and its
 goal. A log that is torn or holds garbage adds a `!` line under its run saying what was
 skipped; a log that cannot be read at all is listed as unreadable. Exit 0; 2 when DIR is
 not a directory.
+
+`--open` shows the same list in the app (ui/runs_app.py); `--open ID` opens that run
+read-only over it, with its timeline (ID: the whole ID, a unique part of one, or `last`).
+Exit 2 when no run fits ID.
 """
 
 from __future__ import annotations
@@ -12,21 +17,11 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import time
 from pathlib import Path
 
-from ..core.run_summary import (
-    RunSummary,
-    findings_text,
-    outcome_text,
-    tasks_text,
-    tests_text,
-)
+from ..core.run_summary import RunSummary
 from ..infra.run_index import list_runs
-from ..ui.view import fmt_cost, fmt_duration, shorten
-
-HEADERS = ("RUN", "STARTED", "TOOK", "OUTCOME", "TASKS", "TESTS", "FINDINGS", "COST", "GOAL")
-GOAL_WIDTH = 40
+from ..ui.run_rows import HEADERS, row
 
 
 def main(args: argparse.Namespace) -> int:
@@ -34,6 +29,11 @@ def main(args: argparse.Namespace) -> int:
     if not workspace.is_dir():
         print(f"{workspace}: no such directory", file=sys.stderr)
         return 2
+    if getattr(args, "open", None) is not None:
+        if args.json:
+            print("--open and --json do not go together", file=sys.stderr)
+            return 2
+        return browse(workspace, args.open)
     runs = list_runs(workspace)
     if args.json:
         sys.stdout.write(json.dumps([r.as_dict() for r in runs], indent=2) + "\n")
@@ -45,26 +45,20 @@ def main(args: argparse.Namespace) -> int:
     return 0
 
 
-def started_text(summary: RunSummary) -> str:
-    if not summary.started_at:
-        return "—"
-    return time.strftime("%Y-%m-%d %H:%M", time.localtime(summary.started_at))
+def browse(workspace: Path, wanted: str) -> int:
+    """The runs in the app; `wanted` (not empty) opened over the list."""
+    from ..ui.past_runs import UnknownRun, load_past_run, resolve_run_id
+    from ..ui.runs_app import RunsApp
 
-
-def row(summary: RunSummary) -> tuple[str, ...]:
-    if summary.outcome == "unreadable":
-        return (summary.run_id, "—", "—", "unreadable", "—", "—", "—", "—", "—")
-    return (
-        summary.run_id,
-        started_text(summary),
-        fmt_duration(summary.duration) if summary.started_at else "—",
-        outcome_text(summary),
-        tasks_text(summary),
-        tests_text(summary),
-        findings_text(summary),
-        fmt_cost(summary.cost_usd),
-        shorten(summary.goal, GOAL_WIDTH) or "—",
-    )
+    past = None
+    if wanted:
+        try:
+            past = load_past_run(workspace, resolve_run_id(workspace, wanted))
+        except UnknownRun as exc:
+            print(exc, file=sys.stderr)
+            return 2
+    RunsApp(workspace, past).run()
+    return 0
 
 
 def render(runs: list[RunSummary]) -> str:

@@ -7,11 +7,11 @@ import sys
 from pathlib import Path
 
 from ..core.models import STAGES
+from ..core.settle import settled
 from ..core.state import RunState
 from ..core.tally import task_tally
 from ..infra.session import lock_is_stale, read_lock
 from ..infra.store import RunFiles, latest_run_id, load_run
-from ..monitor.settle import settled
 
 
 def main(args: argparse.Namespace) -> int:

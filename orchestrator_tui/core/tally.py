@@ -8,7 +8,7 @@ taken over, failed… are named apart, never folded into "done".
 from __future__ import annotations
 
 from .models import TaskStatus
-from .state import RunState
+from .run_state import RunState
 
 # Every status, in the order they are said (what is happening first).
 TALLY_ORDER: tuple[TaskStatus, ...] = (

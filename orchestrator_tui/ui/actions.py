@@ -22,6 +22,7 @@ from .screens.approval import ApprovalScreen
 from .screens.feedback import FeedbackScreen
 from .screens.help import HelpScreen
 from .screens.quit_confirm import QuitScreen
+from .screens.runs_list import RunsScreen
 from .screens.task_detail import TaskDetailScreen, TaskFiles
 from .view import running_tasks
 
@@ -179,6 +180,10 @@ class RunActions:
 
     def action_help(self: AppHost) -> None:
         self.push_screen(HelpScreen())
+
+    def action_past_runs(self: AppHost) -> None:
+        """`H`: the workspace's runs; any of them opens read-only, with its timeline."""
+        self.push_screen(RunsScreen(self.options.workspace))
 
     def action_request_quit(self: AppHost) -> None:
         if self.quitting:

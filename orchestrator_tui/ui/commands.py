@@ -17,6 +17,7 @@ ACTIONS: tuple[tuple[str, str, str], ...] = (
     ("Show the selected task's diff", "diff", "d"),
     ("Next agent log", "cycle_log(1)", "]"),
     ("Previous agent log", "cycle_log(-1)", "["),
+    ("Past runs: any run read-only, with its timeline", "past_runs", "H"),
     ("Keys and help", "help", "?"),
     ("Quit (stop agents, keep the run resumable)", "request_quit", "q"),
 )

@@ -25,11 +25,17 @@ HELP = """\
 | `m` / `i` | say a message to the selected task's agent / interrupt its turn |
 | `[` `]` | previous / next agent log |
 | `tab` `↑` `↓` | move between panes and tasks |
+| `H` | past runs: the workspace's runs; `enter` opens one read-only (below) |
 | `ctrl+p` | command palette: every action by name |
 | `q` | quit; if agents run, stop them and leave the run to resume later |
 | `?` | this help |
 
 The board at the top shows the nine stages; **◆ APPROVE?** marks the one that waits.
+In a past run (`H`, or `orchestrator-tui runs --open ID`): `←` `→` step through its event
+log one event at a time, `<` `>` (or shift+arrows) jump from stage to stage, `b` `e` go to
+the start and the end; the board and the tasks show the run as it was then. `s` its
+summary.md, `enter` a task, `esc` back to the list.
+
 ★ marks the critical path. Edit PLAN.md or CLAUDE.md at any time: the app reloads them
 and says what changed; an invalid plan shows a banner and the last good plan stays.
 """

@@ -49,6 +49,7 @@ class RunScreen(Screen[None]):
         Binding("w", "app.permissions", "Waiting", show=False),  # ui/asking_actions.py
         Binding("m", "app.say", "Say", show=False),
         Binding("i", "app.interrupt", "Interrupt", show=False),
+        Binding("H", "app.past_runs", "Past runs", show=False),  # ui/screens/runs_list.py
         Binding("question_mark", "app.help", "Help"),
         Binding("q", "app.request_quit", "Quit"),
     ]
