@@ -19,6 +19,7 @@ import tempfile
 from pathlib import Path
 
 from ..demo import CONFIG, PROJECT, RENAMED, SIMULATION
+from ..infra.session import pid_alive
 from ..infra.workspace import GitError
 from ..infra.workspace import git as workspace_git
 from ..resources import claude_md_example
@@ -118,18 +119,8 @@ def remove_stale_setups(target: Path) -> None:
     """Siblings `.<name>.demo-setup-<pid>` whose process is gone (a killed set-up)."""
     for sibling in target.parent.glob(f".{target.name}{SETUP_SUFFIX}*"):
         pid = sibling.name.rsplit("-", 1)[-1]
-        if pid.isdigit() and not process_alive(int(pid)):
+        if pid.isdigit() and not pid_alive(int(pid)):
             shutil.rmtree(sibling, ignore_errors=True)
-
-
-def process_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def move_into_place(staging: Path, target: Path) -> None:
