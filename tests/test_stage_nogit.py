@@ -77,3 +77,17 @@ def test_a_manifest_finds_added_changed_and_removed_files(tmp_path: Path) -> Non
     assert isolation.prepare(task, 1) == tmp_path
     (tmp_path / "keep.txt").write_text("changed")
     assert isolation.finish(task).files == ("keep.txt",)
+
+
+def test_a_manifest_from_an_earlier_process_is_read_from_the_run(tmp_path: Path) -> None:
+    """A take-over's `done` after a restart: the manifest taken when the task started is
+    the one on disk, not this process's memory."""
+    from orchestrator_tui.core.models import Task
+
+    (tmp_path / "a.txt").write_text("one")
+    task = Task(id="T1", title="t")
+    ManifestWorkspace(tmp_path, "r1").prepare(task, 1)
+    (tmp_path / "a.txt").write_text("two")
+    (tmp_path / "b.txt").write_text("new")
+    assert ManifestWorkspace(tmp_path, "r1").finish(task).files == ("a.txt", "b.txt")
+    assert "no manifest" in ManifestWorkspace(tmp_path, "r2").finish(task).message

@@ -83,20 +83,19 @@ class ManifestWorkspace(SharedWorkspace):
         super().__init__(workspace)
         self.folder = RunFiles(workspace, run_id).dir / "manifests"
         self.last: dict[str, Entry] = {}  # the newest manifest: unchanged files not read again
+        self.before: dict[str, dict[str, Entry]] = {}  # this process's; the disk's after a restart
 
     def path(self, task: Task) -> Path:
         return self.folder / f"{safe_name(task.id)}.json"
 
     def prepare(self, task: Task, attempt: int) -> Path:
-        manifest = self.last = take_manifest(self.workspace, self.last)
+        manifest = self.last = self.before[task.id] = take_manifest(self.workspace, self.last)
         atomic_write(self.path(task), json.dumps(manifest), durable=False)  # rebuilt on a rerun
         return self.workspace
 
     def finish(self, task: Task) -> MergeResult:
-        try:
-            raw = json.loads(self.path(task).read_text(encoding="utf-8"))
-            before = {k: (int(v[0]), int(v[1]), str(v[2])) for k, v in raw.items()}
-        except (OSError, ValueError, TypeError, IndexError, AttributeError):
+        before = self.before.pop(task.id, None) or self.read(task)
+        if before is None:
             return MergeResult(ok=True, message="no isolation (no manifest from the start)")
         self.last = take_manifest(self.workspace, {**self.last, **before})
         files = compare(before, self.last)
@@ -106,5 +105,14 @@ class ManifestWorkspace(SharedWorkspace):
             message=f"no isolation: {len(files)} files changed in the workspace (manifest)",
         )
 
+    def read(self, task: Task) -> dict[str, Entry] | None:
+        """The manifest an earlier process took when the task started (a take-over's done
+        after a restart), or None."""
+        try:
+            raw = json.loads(self.path(task).read_text(encoding="utf-8"))
+            return {k: (int(v[0]), int(v[1]), str(v[2])) for k, v in raw.items()}
+        except (OSError, ValueError, TypeError, IndexError, AttributeError):
+            return None
+
     def discard(self, task: Task) -> None:
-        return None
+        self.before.pop(task.id, None)
