@@ -165,6 +165,34 @@ def build_parser() -> argparse.ArgumentParser:
     )
     clean.set_defaults(handler="clean")
 
+    serve = commands.add_parser(
+        "serve",
+        help="the app (or --monitor) in a web browser",
+        description="Serve the app on the workspace's run (or, with --monitor, the monitor) "
+        "to web browsers through textual-serve: open the printed address. Each browser tab "
+        "is a session of its own; while one tab runs the app, the others get the monitor. "
+        "Closing the app's tab stops the run resumably, as quitting the app does.",
+    )
+    workspace_arg(serve)
+    serve.add_argument("--port", type=int, default=8000, help="the port (default: 8000)")
+    serve.add_argument(
+        "--host",
+        default="127.0.0.1",
+        metavar="ADDR",
+        help="the address to listen on (default: 127.0.0.1, this machine only); any other "
+        "lets whoever reaches the port approve stages",
+    )
+    serve.add_argument("--monitor", action="store_true", help="serve the monitor, not the app")
+    serve.add_argument(
+        "--approve",
+        default="",
+        metavar="STAGES",
+        help=f"auto-approve these gates: 'all' or a list from {STAGE_LIST}",
+    )
+    serve.add_argument("--concurrency", type=int, default=0, help="agents at once (config: 4)")
+    serve.add_argument("--session", action="store_true", help=argparse.SUPPRESS)
+    serve.set_defaults(handler="serve")
+
     monitor = commands.add_parser("monitor", help="a compact view that follows a run")
     monitor.add_argument("workspace", nargs="?", default=".", help="the workspace (default: .)")
     monitor.set_defaults(handler="monitor")

@@ -27,6 +27,13 @@ if ! command -v tmux >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1; then
   (apt-get update -qq && apt-get install -y -qq tmux) >/dev/null 2>&1 || echo "note: could not install tmux"
 fi
 
+# Chromium, for the browser test of `serve` (tests/test_serve_browser.py drives Debian's
+# package over the DevTools protocol; without it that test is skipped and says so).
+if ! command -v chromium >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1; then
+  (apt-get update -qq && apt-get install -y -qq chromium chromium-driver) >/dev/null 2>&1 \
+    || echo "note: could not install chromium"
+fi
+
 # The import contracts of pyproject.toml (layers, no cycles): broken ones fail CI here.
 .venv/bin/lint-imports
 
