@@ -112,7 +112,9 @@ def resets_for_stage(
         if task_id not in plan_ids:
             continue
         if task.status == TaskStatus.RUNNING:
-            events.append(ev.TaskReset(task=task_id, reason="interrupted; starting again"))
+            events.append(
+                ev.TaskReset(task=task_id, reason="interrupted; starting again", interrupted=True)
+            )
         elif rerun and task.status in RETRYABLE:
             events.append(ev.TaskReset(task=task_id, reason="stage retried"))
         elif feedback and task.status == TaskStatus.DONE and (not named or task_id in named):

@@ -136,6 +136,9 @@ class TaskReset(EventBase):
     kind: Literal["task_reset"] = "task_reset"
     task: str
     reason: str = ""
+    # the attempt that ran never ended (the orchestrator was stopped or killed): it runs
+    # again under the same number, so a crash never uses up one of the task's retries
+    interrupted: bool = False
 
 
 class TaskMerged(EventBase):

@@ -168,7 +168,10 @@ def apply(state: RunState, event: ev.EventBase) -> RunState:
         case ev.TaskBlocked():
             return update_task(state, event.task, status=TaskStatus.BLOCKED, reason=event.cause)
         case ev.TaskReset():
-            return update_task(state, event.task, status=TaskStatus.PENDING, reason=event.reason)
+            changes: dict[str, object] = {"status": TaskStatus.PENDING, "reason": event.reason}
+            if event.interrupted and event.task in state.tasks:
+                changes["attempt"] = max(state.tasks[event.task].attempt - 1, 0)
+            return update_task(state, event.task, **changes)
         case ev.TaskMerged():
             commits = state.tasks[event.task].commits if event.task in state.tasks else ()
             if event.commit and event.commit not in commits:

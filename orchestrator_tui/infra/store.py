@@ -3,14 +3,23 @@
 events.jsonl is the truth; state.json is a snapshot derivable from it (rewritten atomically
 for readers such as `status`). Reading tolerates a torn last line and garbage lines: they are
 skipped and reported as warnings, never fatal.
+
+Fault injection: with ORCH_KILL_AFTER_EVENT=N in its environment, the process SIGKILLs
+itself right after it has written the event whose seq is N — a crash at exactly that event
+boundary, for bench/crash_sweep.py and tests/test_crash_sweep.py — or ORCH_KILL_DELAY
+seconds later (a crash while what that event started, say a stage's pytest, runs). Unset
+(the default) it costs one comparison per event.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import os
 import secrets
+import signal
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -21,6 +30,8 @@ from ..core.state import RunState, apply
 from .fsutil import DiskError, atomic_write, describe_os_error
 
 ORCHESTRATOR_DIR = ".orchestrator"
+KILL_AFTER_EVENT = int(os.environ.get("ORCH_KILL_AFTER_EVENT", "0") or 0)  # see the docstring
+KILL_DELAY = float(os.environ.get("ORCH_KILL_DELAY", "0") or 0)
 
 
 def orchestrator_dir(workspace: Path) -> Path:
@@ -120,6 +131,16 @@ def read_events(path: Path, start: int = 0) -> LogRead:
     return result
 
 
+def kill_point() -> None:
+    """Fault injection (the module docstring): SIGKILL this process, now or after a delay."""
+    kill = functools.partial(os.kill, os.getpid(), signal.SIGKILL)
+    if KILL_DELAY <= 0:
+        kill()
+    timer = threading.Timer(KILL_DELAY, kill)
+    timer.daemon = True
+    timer.start()
+
+
 class EventLog:
     """Appends events durably: one JSON line each, flushed at once (a killed process loses
     nothing) and fsynced (an OS crash loses nothing) — per event, or once per `batch()`."""
@@ -151,6 +172,8 @@ class EventLog:
             self.handle.write(dump_event(event).encode("utf-8") + b"\n")
             self.handle.flush()
             self.unsynced = True
+            if KILL_AFTER_EVENT and event.seq == KILL_AFTER_EVENT:
+                kill_point()
             if not self.batch_depth:
                 self.sync()
         except OSError as exc:
