@@ -98,6 +98,9 @@ def test_send_back_reruns_the_owning_task_and_the_run_ends_green(tmp_path: Path)
     assert "test_mul" in rounds[0].feedback["T1"]
     assert state.tasks["T1"].attempt == 2 and state.tasks["T2"].attempt == 1
     assert len(state.tasks["T1"].commits) == 2  # both merges kept: the whole task's history
+    first, second = state.tasks["T1"].attempts  # what the detail screen's Attempts tab shows
+    assert second.why == "sent back from test (round 1)" and "test_mul" in second.feedback
+    assert (first.commit, second.commit) == state.tasks["T1"].commits and not first.feedback
     assert state.fix_round == 1
     # observation 6: the task's files, diff and review cover both attempts, not the last one
     assert set(state.tasks["T1"].changed_files) == {"calc.py", "tests/test_mul.py"}

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
+from .attempts import AttemptRecord
 from .models import STAGES, Frozen, StageName, StageStatus, TaskStatus
 from .permissions import PermissionState
 
@@ -67,6 +68,7 @@ class TaskState(Frozen):
     commits: tuple[str, ...] = ()  # every merge of the task, over all its attempts
     fix_feedback: str = ""  # the failures a send-back gave it, for its next attempt
     takeover: Takeover | None = None  # set while (and after) a person took it over
+    attempts: tuple[AttemptRecord, ...] = ()  # one record per attempt (core/attempts.py)
 
     @property
     def tokens(self) -> int:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from . import events as ev
+from .attempts import ATTEMPT_EVENTS, fold_attempts
 from .models import STAGES, StageName, StageStatus, Task, TaskStatus
 from .permissions import fold_permission
 from .run_state import Gate, RunState, StageState, Takeover, TaskState
@@ -62,6 +63,8 @@ def apply(state: RunState, event: ev.EventBase) -> RunState:
     """The state after `event`. Unknown or output events change only the bookkeeping."""
     if event.persisted:
         state = state.model_copy(update={"last_seq": event.seq, "updated_at": event.at})
+    if isinstance(event, ATTEMPT_EVENTS):
+        state = record_attempt(state, event)
     match event:
         case ev.RunStarted():
             return state.model_copy(
@@ -205,6 +208,16 @@ def apply(state: RunState, event: ev.EventBase) -> RunState:
             applied = state.applied_commands | {event.command_id}
             return state.model_copy(update={"applied_commands": applied})
     return state
+
+
+def record_attempt(state: RunState, event: ev.EventBase) -> RunState:
+    """The task's attempt records after one of its events (why it ran: its reason and
+    send-back text as they stood before a TaskStarted)."""
+    task = state.tasks.get(getattr(event, "task", ""))
+    if task is None:  # a stage's own agent, or a task not in the plan: no records
+        return state
+    attempts = fold_attempts(task.attempts, event, task.reason, task.fix_feedback)
+    return update_task(state, task.id, attempts=attempts) if attempts != task.attempts else state
 
 
 def usage_after(spender: TaskState, event: ev.TaskUsage) -> dict[str, object]:

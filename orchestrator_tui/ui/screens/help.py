@@ -19,7 +19,7 @@ HELP = """\
 | `R` | retry the selected failed task (or the failed stage) |
 | `s` | skip the selected task (its dependents may run) |
 | `t` | take the selected running task over (its session opens for you); again: done |
-| `enter` | the selected task: description, dependencies, files, prompt, log, diff |
+| `enter` | the selected task: description, files, each attempt (`a`), prompt, log, diff |
 | `d` | the selected task's diff |
 | `w` | the agents' permission requests that wait: `y` allow once, `a` for the session, `n` deny |
 | `m` / `i` | say a message to the selected task's agent / interrupt its turn |

@@ -1,9 +1,12 @@
-"""A task's detail: overview (description, dependencies, files, status), its prompt, its
-full log and its diff. Files are read when the screen opens; the diff runs git in a
-thread worker and arrives through the worker's state change (on the UI thread)."""
+"""A task's detail: overview (description, dependencies, files, status), each of its
+attempts (why it ran, what a send-back told it, how it ended, what it merged), its prompt,
+its full log and its diff over all attempts. Files are read when the screen opens; the
+diff runs git in a thread worker and arrives through the worker's state change (on the UI
+thread)."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -15,6 +18,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Log, Markdown, RichLog, Static, TabbedContent, TabPane
 from textual.worker import Worker, WorkerState
 
+from ...core.attempts import AttemptRecord
 from ...core.models import Task
 from ...core.state import TaskState
 from ..diff import task_diff
@@ -42,6 +46,7 @@ class TaskDetailScreen(Screen[None]):
         Binding("escape", "close", "Back"),
         Binding("q", "close", "Back", show=False),
         Binding("o", "tab('overview')", "Overview"),
+        Binding("a", "tab('attempts')", "Attempts"),
         Binding("p", "tab('prompt')", "Prompt"),
         Binding("l", "tab('log')", "Log"),
         Binding("d", "tab('diff')", "Diff"),
@@ -70,6 +75,8 @@ class TaskDetailScreen(Screen[None]):
         with TabbedContent(initial=self.initial, id="tabs"):
             with TabPane("Overview", id="overview"):
                 yield Markdown(self.overview(), id="overview-text")
+            with TabPane("Attempts", id="attempts"):
+                yield Markdown(attempts_text(self.task_state), id="attempts-text")
             with TabPane("Prompt", id="prompt"):
                 yield Markdown(self.prompt_text(), id="prompt-text")
             with TabPane("Log", id="log"):
@@ -160,6 +167,64 @@ class TaskDetailScreen(Screen[None]):
         if size > MAX_LOG_BYTES:
             header.append(f"… showing the last {MAX_LOG_BYTES // 1024 // 1024} MB")
         return header + lines
+
+
+def attempts_text(task: TaskState) -> str:
+    """Each attempt, newest first: why it ran, how it ended, what it merged (the diff tab
+    shows that merge as "merge k of n"), and the send-back text it was given."""
+    if not task.attempts:
+        if task.attempt:
+            return f"*{task.attempt} attempt(s); this run recorded no details of them.*"
+        return "*Not run yet.*"
+    merges = list(task.commits) or ([task.commit] if task.commit else [])
+    parts = [f"## {len(task.attempts)} attempt{'s' * (len(task.attempts) != 1)}"]
+    told: dict[str, int] = {}  # send-back text → the first attempt it was given to
+    for record in task.attempts:
+        told.setdefault(record.feedback, record.number)
+    for record in reversed(task.attempts):
+        parts.append(attempt_section(record, merges, told.get(record.feedback, 0)))
+    return "\n\n".join(parts)
+
+
+def attempt_section(record: AttemptRecord, merges: list[str], first_told: int = 0) -> str:
+    took = fmt_duration(record.duration) if record.finished_at else "running"
+    cost = f", {fmt_cost(record.cost_usd)}" if record.cost_usd else ""
+    heading = f"### Attempt {record.number}: {escape_md(record.status)} ({took}{cost})"
+    rows = []
+    if record.why:
+        rows.append(("ran again after", record.why))
+    rows.append(("agent", record.agent or "default"))
+    if record.reason:
+        rows.append(("reason", record.reason))
+    if record.exit_code is not None:
+        rows.append(("exit code", str(record.exit_code)))
+    if record.files:
+        rows.append(("files changed", ", ".join(record.files)))
+    if record.commit:
+        where = ""
+        if record.commit in merges and len(merges) > 1:
+            where = f" (diff tab: merge {merges.index(record.commit) + 1} of {len(merges)})"
+        rows.append(("merged as", record.commit + where))
+    if record.workdir:
+        rows.append(("worktree", record.workdir))
+    table = "\n".join(f"- **{escape_md(k)}**: {escape_md(v)}" for k, v in rows)
+    section = [heading, table]
+    if record.feedback and first_told and first_told < record.number:
+        section.append(f"*Sent back with the same text as attempt {first_told}.*")
+    elif record.feedback:
+        section += ["**What it was sent back with:**", fenced(plain_lines(record.feedback))]
+    return "\n\n".join(section)
+
+
+def plain_lines(text: str) -> str:
+    return "\n".join(strip_escapes(line) for line in text.splitlines())
+
+
+def fenced(text: str) -> str:
+    """`text` verbatim in a code block whose fence no run of backticks in it can close."""
+    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
+    fence = "`" * max(3, longest + 1)
+    return f"{fence}text\n{text}\n{fence}"
 
 
 def diff_text(diff: str) -> Text:
