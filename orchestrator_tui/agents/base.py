@@ -187,6 +187,7 @@ class CliBackend:
             stdin_path=self.stdin_path(job),
             redact=job.redact,
             pidfile=job.log_path.with_suffix(".pid"),
+            files=((job.prompt_file, job.prompt),),
         )
 
     def start(

@@ -118,6 +118,9 @@ def spawn(watch: Watch) -> None:
     """Start the watch's process (on a spawner thread) and hand it to the supervisor."""
     spec, log = watch.spec, None
     try:
+        for path, text in spec.files:  # here, not on the engine's thread: file creation is slow
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text, encoding="utf-8")
         spec.log_path.parent.mkdir(parents=True, exist_ok=True)
         log = spec.log_path.open("ab")
         write_marker(spec, log, header(spec, f"$ {describe_argv(spec.argv)}  (in {spec.cwd})"))

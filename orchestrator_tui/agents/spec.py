@@ -38,6 +38,7 @@ class ProcessSpec:
     redact: bool = True
     pidfile: Path | None = None
     stdin_pipe: bool = False  # keep stdin open for Watch.send (stream-json, ACP)
+    files: tuple[tuple[Path, str], ...] = ()  # written just before the start (the prompt)
 
 
 @dataclass(frozen=True)

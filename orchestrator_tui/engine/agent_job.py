@@ -16,8 +16,6 @@ from ..core.protocols import AgentJob, AgentResult
 from .context import EngineCore
 from .inputs import AgentUsage, NoticeInput
 
-MADE: set[Path] = set()  # the run's prompt and log folders, made once
-
 
 class TaskReporter:
     """AgentEvents for one task, called from the agent's thread: usage and notices become
@@ -127,12 +125,8 @@ def start_agent_job(
         return
     prompt_file = engine.files.prompt(task.id)
     log_path = engine.files.log(task.id)
-    for folder in {prompt_file.parent, log_path.parent} - MADE:
-        folder.mkdir(parents=True, exist_ok=True)
-        MADE.add(folder)
-    try:
-        prompt_file.write_text(prompt, encoding="utf-8")
-    except FileNotFoundError:  # the folder went away since: make it again
+
+    def write_prompt() -> None:
         prompt_file.parent.mkdir(parents=True, exist_ok=True)
         log_path.parent.mkdir(parents=True, exist_ok=True)
         prompt_file.write_text(prompt, encoding="utf-8")
@@ -167,7 +161,8 @@ def start_agent_job(
         return AgentResult(ok=False, reason=reason, exit_code=None)
 
     start = getattr(backend, "start", None)
-    if start is not None:  # agent CLIs (agents/base.py): no thread waits for them
+    if start is not None:  # agent CLIs (agents/base.py): no thread waits for them; their
+        # prompt file is written where their process is started (agents/runner.py spawn)
         try:
             start(job, reporter, cancel, once)
         except Exception as exc:  # a backend bug becomes the task's failure reason
@@ -176,6 +171,7 @@ def start_agent_job(
 
     def work() -> None:
         try:
+            write_prompt()
             result = backend.run(job, reporter, cancel)
         except Exception as exc:
             result = crashed(exc)
