@@ -48,7 +48,12 @@ def auto_send_back(engine: EngineCore, stage: StageName, auto: bool) -> bool:
     state = engine.state.stages[stage]
     if not auto or stage not in SEND_BACK_STAGES or state.status != StageStatus.FAILED:
         return False
-    if not plan_round(engine, stage, "").reply.ok:
+    planned = plan_round(engine, stage, "")
+    if not planned.reply.ok:  # say why it stops here instead of sending back again
+        engine.notice(
+            "warning",
+            f"{stage.value} failed at an auto-approved gate; no send-back: {planned.reply.message}",
+        )
         return False
     engine.emit(GateDecided(stage=stage, decision="reject", feedback="", by="engine"))
     engine.notice("info", f"{stage.value} failed at an auto-approved gate: sending back")

@@ -334,7 +334,7 @@ class Engine:
 
     def gate(self, stage: StageName) -> str:
         auto = stage in self.options.approve or not self.config.gates.stops_after(stage)
-        hint = reject_hint(stage, self.config, stage in self.runners)
+        hint = reject_hint(stage, self.config, stage in self.runners, self.state.fix_round)
         if auto_send_back(self, stage, auto):
             return "reject"
         arrival = decisions.arrive_at_gate(self.state, stage, auto, hint)

@@ -241,9 +241,11 @@ class ReviewRunner:
                 ok=False,
                 summary=f"{profile}: changes requested; {coverage_line}",
                 details=details
-                + "\n\n**What now:** the review asks for changes. Fix them and retry this "
-                "stage (the review is in this stage's evidence as `send_back` feedback), "
-                "or skip it to finish the run with the review on record.",
+                + "\n\n**What now:** the review asks for changes. **Reject** to send the "
+                "review back: the tasks it names rerun with it in their prompt (when it "
+                "names none, a fix task does the work; `[stages.test] fix_rounds` bounds "
+                "the rounds), then the stages up to review run again; or fix them yourself "
+                "and **retry**; or **skip** to finish the run with the review on record.",
                 evidence=evidence,
                 blockers=blockers,
             )

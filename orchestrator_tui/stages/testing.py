@@ -279,12 +279,20 @@ def feedback_text(results: TestResults, blame: dict[str, list[str]]) -> str:
 def retry_advice(ctx: StageContext, blame: dict[str, list[str]]) -> str:
     rounds = ctx.config.stage(ctx.stage).fix_rounds
     used = ctx.state.fix_round
-    lines = [
-        "**What now:** **reject** to send the failures back: the tasks that own them rerun "
-        "with the failure output in their prompt (what no task owns becomes a fix task), "
-        f"then the tests run again ({max(rounds - used, 0)} of {rounds} fix rounds left, "
-        "`[stages.test] fix_rounds`); or fix the cause yourself and **retry**; or **skip**.",
-    ]
+    if used >= rounds:  # a reject cannot send back any more: say so, not what it cannot do
+        spent = f"all {rounds} used" if rounds else "`fix_rounds = 0`"
+        what_now = (
+            f"**What now:** no fix rounds left ({spent}; `[stages.test] fix_rounds`, "
+            "`--fix-rounds N`): fix the cause yourself and **retry**, or **skip**."
+        )
+    else:
+        what_now = (
+            "**What now:** **reject** to send the failures back: the tasks that own them "
+            "rerun with the failure output in their prompt (what no task owns becomes a fix "
+            f"task), then the tests run again ({rounds - used} of {rounds} fix rounds left, "
+            "`[stages.test] fix_rounds`); or fix the cause yourself and **retry**; or **skip**."
+        )
+    lines = [what_now]
     if blame:
         who = "; ".join(f"{task} ({', '.join(files)})" for task, files in sorted(blame.items()))
         lines.append(f"Tasks that touched the failing tests: {who}.")
