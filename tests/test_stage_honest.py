@@ -20,7 +20,7 @@ from orchestrator_tui.core.reject import reject_hint
 from orchestrator_tui.core.state import RunState, apply
 from orchestrator_tui.core.system import load_system, parse_system
 from orchestrator_tui.engine.reload import reload_system
-from orchestrator_tui.infra.workspace import GitWorktrees
+from orchestrator_tui.infra.workspace import RUN_WORKTREE, GitWorktrees
 from orchestrator_tui.stages.review import ReviewRunner
 
 
@@ -91,7 +91,10 @@ def test_the_template_names_the_branches_and_worktrees_the_code_uses(tmp_path: P
         assert concrete in (place.branch, "orch/R1"), pattern
     for folder in re.findall(r"`(\.orchestrator/worktrees/[^`]+)`", text):
         concrete = folder.replace("<task-id>", "T1")
-        assert concrete == f".orchestrator/worktrees/{place.worktree.name}", folder
+        assert concrete in (
+            f".orchestrator/worktrees/{place.worktree.name}",
+            f".orchestrator/worktrees/{RUN_WORKTREE}",  # the stage agents' run checkout
+        ), folder
 
 
 def test_a_broken_stage_heading_is_reported_when_claude_md_is_saved(tmp_path: Path) -> None:

@@ -72,10 +72,27 @@ def task_prompt(engine: EngineCore, plan: Plan, task: Task, feedback: str, workd
         f"Working directory: {workdir}",
         "",
         task.description or "(no description)",
+        "",
+        *task_paths(engine, workdir),
     ]
     if feedback:
         parts += ["", "## Feedback from the reviewer (address every point)", feedback]
     return "\n".join(parts) + "\n"
+
+
+def task_paths(engine: EngineCore, workdir: str) -> list[str]:
+    """The paths CLAUDE.md says a task's prompt names: the workspace, the run directory,
+    the code map `analysis.md` (when the analyze stage wrote one)."""
+    workspace = engine.options.workspace
+    apart = Path(workdir).resolve() != Path(workspace).resolve() if workdir else False
+    note = " (the user's checkout: work in your working directory, not there)" if apart else ""
+    lines = ["## Paths", f"Workspace{note}: {workspace}"]
+    if engine.files is not None:
+        lines.append(f"Run directory (reports, read only): {engine.files.dir}")
+        analysis = engine.files.report("analysis.md")
+        if analysis.is_file():
+            lines.append(f"The map of the code: {analysis}")
+    return lines
 
 
 def run_agent_job(
