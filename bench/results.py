@@ -38,6 +38,10 @@ FIGURES = [
      r"^added per task: (-?\d+ ms) \(median duration\)"),
     ("ray_dispatch", "Ray: output line latency, remote agent → driver", "≤ 100 ms median",
      r"^remote line latency: (median \d+ ms, p99 \d+ ms)"),
+    ("timeline", "past run of 500 tasks: a timeline step, state + widgets (go)", "≤ 16 ms median",
+     r"a step's go\(\) alone:\s+(median [\d.]+ ms, p95 [\d.]+ ms)"),
+    ("timeline", "past run of 500 tasks: a jump vs folding from the start", "≥ 5×",
+     r"^jump vs fold from the start: (\d+x)"),
 ]  # fmt: skip
 
 

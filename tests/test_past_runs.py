@@ -7,8 +7,8 @@ import argparse
 from pathlib import Path
 
 import pytest
-from app_support import RUN_ID, fake_app, run_async, wait_until
-from runs_support import OLD_RUN, finished_run, two_runs, write_run
+from app_support import RUN_ID, Messages, fake_app, run_async, wait_until
+from runs_support import OLD_RUN, finished_run, hold_lock, two_runs, write_run
 from textual.widgets._footer import FooterKey
 
 from orchestrator_tui.commands import runs as runs_command
@@ -244,3 +244,39 @@ async def test_keys_and_stage_names_whole_at_80_and_160(tmp_path: Path, size) ->
             assert key.region.right <= size[0], (key.description, key.region)
         top = screen.board.render().plain.splitlines()[0]
         assert all(stage.title in top for stage in StageName)
+
+
+@run_async
+async def test_the_live_run_opens_as_its_log_stands_not_settled(tmp_path: Path) -> None:
+    """The run an engine holds now: its running tasks stay running at the end (it is not
+    stopped), and the title says it is running."""
+    two_runs(tmp_path)
+    hold_lock(tmp_path, RUN_ID)
+    past = load_past_run(tmp_path, RUN_ID)
+    assert past.live and past.summary.outcome == "running"
+    app = RunsApp(tmp_path, past)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await opened(pilot, app)
+        running = [t.id for t in screen.state.tasks.values() if t.status == TaskStatus.RUNNING]
+        assert running == ["T2", "T3"]
+        assert "running now" in str(screen.title_line.render())
+
+
+@run_async
+async def test_an_unreadable_run_is_listed_and_not_opened(tmp_path: Path) -> None:
+    write_run(tmp_path, OLD_RUN, finished_run())
+    broken = tmp_path / ".orchestrator" / "runs" / "20231115-000000-dead" / "events.jsonl"
+    broken.parent.mkdir(parents=True)
+    broken.write_text("not json at all\n")
+    app = RunsApp(tmp_path)
+    messages = Messages()
+    async with app.run_test(size=SIZE, message_hook=messages) as pilot:
+        screen = await listed(pilot, app)
+        assert screen.table.get_row_at(0)[:4] == ["20231115-000000-dead", "—", "—", "unreadable"]
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: bool(messages.notes()))
+        severity, text = messages.notes()[0]
+        assert severity == "error" and text.startswith("20231115-000000-dead: ")
+        assert app.screen is screen  # nothing opened
+        await pilot.press("down", "enter")
+        await opened(pilot, app)

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from . import events as ev
 from .state import RunState, apply
 
-CHECKPOINT = 200
+CHECKPOINT = 64
 
 
 def what_happened(event: ev.EventBase) -> str:

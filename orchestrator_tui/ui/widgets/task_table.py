@@ -110,6 +110,7 @@ class TaskTable(StripCacheView, can_focus=True):
         self.dag_layout = DagLayout()
         self.cursor_row = 0
         self.strips: dict[tuple[int, bool], Strip] = {}
+        self.shown_title = ""
 
     # ---- what is selected --------------------------------------------------------------
 
@@ -187,7 +188,9 @@ class TaskTable(StripCacheView, can_focus=True):
     def sync(self) -> None:
         """Redraw the rows whose cells changed (all of them when the order or the widths
         did), and the pane's title."""
-        self.border_title = tasks_title(self.state, self.plan)
+        title = tasks_title(self.state, self.plan)
+        if title != self.shown_title:  # setting a border title repaints the whole pane
+            self.shown_title = self.border_title = title
         tasks, layout = self.plan.tasks(self.state), self.plan.layout
         self.tasks, self.dag_layout = tasks, layout
         placed = set(layout.order)

@@ -19,6 +19,8 @@ from textual.widget import Widget
 
 from ..view import fmt_duration
 
+TRACK = {"cursor": "●", "milestone": "┼", "past": "━", "future": "─"}
+
 
 @dataclass(frozen=True)
 class Moment:
@@ -67,16 +69,22 @@ class TimelineBar(Widget):
         moment, width = self.moment, max(1, self.size.width)
         cursor = track_column(moment.position, moment.end, width)
         marks = {track_column(m, moment.end, width) for m in moment.milestones}
-        track = Text(no_wrap=True, overflow="crop")
+        kinds = []
         for column in range(width):
             if column == cursor:
-                track.append("●", style=self.style("cursor"))
+                kinds.append("cursor")
             elif column in marks:
-                track.append("┼", style=self.style("milestone"))
-            elif column < cursor:
-                track.append("━", style=self.style("past"))
+                kinds.append("milestone")
             else:
-                track.append("─", style=self.style("future"))
+                kinds.append("past" if column < cursor else "future")
+        styles = {kind: self.style(kind) for kind in set(kinds)}
+        track = Text(no_wrap=True, overflow="crop")
+        start = 0
+        for column in range(1, width + 1):  # one span per run of the same kind
+            if column == width or kinds[column] != kinds[start]:
+                kind = kinds[start]
+                track.append(TRACK[kind] * (column - start), style=styles[kind])
+                start = column
         line = Text(no_wrap=True, overflow="ellipsis")
         line.append(f" event {moment.position}/{moment.end}", style="bold")
         if moment.at:
