@@ -280,3 +280,29 @@ async def test_an_unreadable_run_is_listed_and_not_opened(tmp_path: Path) -> Non
         assert app.screen is screen  # nothing opened
         await pilot.press("down", "enter")
         await opened(pilot, app)
+
+
+@pytest.mark.parametrize("width", [80, 160])
+@run_async
+async def test_the_goal_takes_what_the_columns_leave(tmp_path: Path, width: int) -> None:
+    """A long goal is shortened to what the other columns leave of the width: at 160 the
+    row fits (no sideways scroll); at 80, where the others alone do not, it keeps its
+    16-column minimum. The note under the list gives the whole goal."""
+    long_goal = "Add user accounts with sign-up, login, password reset and e-mail checks"
+    events = [
+        e.model_copy(update={"goal": long_goal}) if isinstance(e, ev.RunStarted) else e
+        for e in finished_run()
+    ]
+    write_run(tmp_path, OLD_RUN, events)
+    app = RunsApp(tmp_path)
+    async with app.run_test(size=(width, 24)) as pilot:
+        screen = await listed(pilot, app)
+        await pilot.pause()
+        goal = screen.table.get_row_at(0)[-1]
+        assert goal.endswith("…") and goal[:-1] in long_goal
+        if width == 160:
+            assert screen.table.virtual_size.width <= screen.table.size.width
+            assert len(goal) > 30
+        else:
+            assert len(goal) == 16
+        assert long_goal in str(screen.note.render())

@@ -20,8 +20,10 @@ from textual.worker import Worker, WorkerState
 from ...core.run_summary import RunSummary
 from ...infra.run_index import list_runs
 from ..past_runs import PastRun, UnknownRun, load_past_run
-from ..run_rows import HEADERS, row
+from ..run_rows import GOAL_WIDTH, HEADERS, row
 from .past_run import PastRunScreen
+
+MIN_GOAL = 16
 
 
 class RunsScreen(Screen[None]):
@@ -87,15 +89,32 @@ class RunsScreen(Screen[None]):
     def fill(self, runs: list[RunSummary]) -> None:
         selected = self.selected_run
         self.runs = {r.run_id: r for r in runs}
-        self.table.clear()
+        # The columns too: a DataTable's auto widths only ever grow.
+        self.table.clear(columns=True)
+        self.table.add_columns(*HEADERS)
+        width = self.goal_width(runs)
         for summary in runs:
-            self.table.add_row(*row(summary), key=summary.run_id)
+            self.table.add_row(*row(summary, width), key=summary.run_id)
         if selected in self.runs:
             self.table.move_cursor(row=self.table.get_row_index(selected))
         if not runs:
             self.note.update(f"no runs in {self.workspace / '.orchestrator' / 'runs'}")
         else:
             self.describe(self.selected_run)
+
+    def goal_width(self, runs: list[RunSummary]) -> int:
+        """The goal, last, gets what the other columns leave of the screen's width (at
+        least MIN_GOAL: below that the table scrolls sideways)."""
+        width = self.size.width or self.app.size.width  # before the first layout: the app's
+        if not runs or not width:
+            return GOAL_WIDTH
+        rows = [HEADERS, *(row(r, 1) for r in runs)]
+        others = sum(max(len(r[n]) for r in rows) + 2 for n in range(len(HEADERS) - 1))
+        return max(MIN_GOAL, min(GOAL_WIDTH * 2, width - others - 4))
+
+    def on_resize(self) -> None:
+        if self.runs:
+            self.fill(list(self.runs.values()))
 
     def show_run(self, past: PastRun | None) -> None:
         if past is None or past.run_id != self.opening:
