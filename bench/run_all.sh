@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 PY=${PYTHON:-$( [ -x .venv/bin/python ] && echo .venv/bin/python || echo python3 )}
 OUT=bench/out
 mkdir -p "$OUT"
-for bench in plan_parse schedule overhead analyze watch_latency ui_flood ray_dispatch timeline; do
+for bench in plan_parse schedule overhead analyze watch_latency dag_frame ui_flood ray_dispatch timeline; do
   echo "== $bench" >&2
   timeout 1800 "$PY" "bench/$bench.py" > "$OUT/$bench.txt" 2>&1 || echo "(exit $?)" >> "$OUT/$bench.txt"
 done

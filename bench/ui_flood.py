@@ -6,8 +6,8 @@ panes' timer on the UI thread (`--trace` follows one line and prints each hop).
 
 Prints: lines ingested per second by the app; the lag of the newest line on screen when
 the flood ends (the agent wrote it → a frame drew it); key-to-screen latency during the
-flood (a key press, posted as the terminal driver does → the frame that draws the task
-table's cursor on its new row); how late the event loop wakes; peak RSS; the process's
+flood (a key press, posted as the terminal driver does → the frame that draws the DAG
+pane's cursor on its new row); how late the event loop wakes; peak RSS; the process's
 thread count and CPU by thread during the flood; and whether every line reached the tasks'
 log files. Goals (issue 11): lag ≤ 250 ms, key-to-screen p95 ≤ 50 ms, RSS ≤ 300 MB, no
 line lost. Figures, not a test. Run it with another checkout's interpreter to measure that
@@ -109,7 +109,7 @@ async def flood(args: argparse.Namespace) -> None:
     expected = int(args.seconds / TICK) * max(1, round(args.rate * TICK))
     async with app.run_test(size=(160, 45)) as pilot:
         logs = app.run_screen.logs
-        table = app.run_screen.tasks
+        graph = app.run_screen.graph  # the DAG pane as it opens: the graph
         while sum(1 for t in app.state.tasks.values() if t.status == "running") < args.agents:
             await asyncio.sleep(0.01)
         flood_started = time.perf_counter()
@@ -130,16 +130,17 @@ async def flood(args: argparse.Namespace) -> None:
             profiler = cProfile.Profile(time.thread_time)  # CPU of the UI thread
             profiler.enable()
         # A key's latency ends when the frame draws the row the cursor moved to.
-        cursor_drawn: dict[int, float] = {}
-        draw_row = table.render_line
+        cursor_drawn: dict[str, float] = {}
+        draw_row = graph.render_line
 
         def render_row(y: int) -> Strip:
             strip = draw_row(y)
-            if y == table.cursor_row - table.scroll_offset.y + 1:
-                cursor_drawn[table.cursor_row] = time.perf_counter()
+            cursor = graph.selected_task
+            if cursor and y == graph.graph.place[cursor][1] - round(graph.scroll_offset.y):
+                cursor_drawn[cursor] = time.perf_counter()
             return strip
 
-        table.render_line = render_row  # type: ignore[method-assign]
+        graph.render_line = render_row  # type: ignore[method-assign]
         key = "down"
         threads: dict[str, float] = {}
         thread_count, python_threads = 0, []
@@ -150,7 +151,9 @@ async def flood(args: argparse.Namespace) -> None:
                 python_threads = sorted(t.name for t in threading.enumerate())
             await asyncio.sleep(0.25)
             # A key as the terminal driver delivers it; wait for the frame that shows it.
-            target = table.cursor_row + (1 if key == "down" else -1)
+            layer = graph.graph.layer(0)  # the flood's tasks: one layer, no dependencies
+            here = layer.index(graph.selected_task or layer[0])
+            target = layer[max(0, min(len(layer) - 1, here + (1 if key == "down" else -1)))]
             cursor_drawn.pop(target, None)
             pressed = time.perf_counter()
             app.post_message(events.Key(key, None))

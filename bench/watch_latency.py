@@ -63,7 +63,7 @@ async def measure(rounds: int) -> None:
     app.handle.open()
     timings: list[float] = []
     async with app.run_test(size=(120, 40)) as pilot:
-        table = app.run_screen.tasks
+        graph = app.run_screen.graph  # the DAG pane as it opens: the graph
         while app.state.gate is None:  # the plan stage waits for approval
             await asyncio.sleep(0.01)
         await asyncio.sleep(0.3)  # the watcher is up
@@ -73,7 +73,7 @@ async def measure(rounds: int) -> None:
             for text, wanted in ((added, True), (PLAN, False)):
                 started = time.perf_counter()
                 save(plan, text, by_rename=number % 2 == 1)
-                while (task in table.order) != wanted:
+                while (task in graph.graph.place) != wanted:
                     if time.perf_counter() - started > 5:
                         raise SystemExit(f"round {number}: the DAG pane did not change in 5 s")
                     await asyncio.sleep(0.001)

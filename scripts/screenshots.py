@@ -93,7 +93,7 @@ async def take(out: Path, speed: float) -> None:
 
         await gate(pilot, app, StageName.IMPLEMENT)
         await pilot.press("escape")
-        app.run_screen.tasks.select("T3")  # failed once on purpose, then merged
+        app.run_screen.select("T3")  # failed once on purpose, then merged
         await pilot.pause(0.3)
         shot(app, out, "task-retried")
         await pilot.press("d")

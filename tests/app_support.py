@@ -200,8 +200,14 @@ def emit_all(events: list[ev.EventBase]) -> Callable[[FakeEngine], None]:
 
 
 async def select(pilot: object, app: OrchestratorApp, task_id: str) -> None:
-    await wait_until(pilot, lambda: task_id in app.run_screen.tasks.order)
-    app.run_screen.tasks.select(task_id)
+    screen = app.run_screen
+    await wait_until(
+        pilot,
+        lambda: (
+            task_id in (screen.tasks.order if screen.showing_table else screen.graph.graph.place)
+        ),
+    )
+    screen.select(task_id)
     await pilot.pause()
     assert app.selected_task == task_id
 
@@ -326,3 +332,61 @@ def stamped(events: Iterable[ev.EventBase]) -> list[ev.EventBase]:
             seq += 1
         out.append(event.model_copy(update={"seq": seq}))
     return out
+
+
+AREAS = ("models", "api", "web", "auth", "docs")
+
+
+def forty_task_plan() -> tuple[Task, ...]:
+    """Eight waves of five: each task after its own area's task and a neighbour's in the
+    wave before; two tasks of wave 3 may touch the same file (an overlap group)."""
+    tasks = []
+    for n in range(40):
+        wave, area = divmod(n, 5)
+        depends = ()
+        if wave:
+            depends = (
+                f"T{(wave - 1) * 5 + area + 1:02d}",
+                f"T{(wave - 1) * 5 + (area + 2) % 5 + 1:02d}",
+            )
+        shared = wave == 2 and area in (3, 4)
+        files = ("src/auth/session.py",) if shared else (f"src/{AREAS[area]}/part{wave}.py",)
+        tasks.append(
+            Task(
+                id=f"T{n + 1:02d}",
+                title=f"{AREAS[area].title()} step {wave + 1}",
+                depends=depends,
+                files=files,
+            )
+        )
+    return tuple(tasks)
+
+
+def forty_tasks_running() -> list[ev.EventBase]:
+    """The 40-task plan mid-implement: waves 1–2 done, wave 3 running with one failure."""
+    from orchestrator_tui.core.graph import critical_path, waves
+    from orchestrator_tui.core.overlap import overlap_groups
+
+    tasks = forty_task_plan()
+    events: list[ev.EventBase] = [
+        ev.RunStarted(run_id=RUN_ID, workspace=WORKSPACE, at=T0),
+        *passed(StageName.ANALYZE, T0, "42 files"),
+        *passed(StageName.PLAN, T0, "40 tasks"),
+        *passed(StageName.PARALLEL, T0, "40 tasks, 8 waves"),
+        ev.StageStarted(stage=StageName.IMPLEMENT, at=T0 + 1),
+        ev.PlanFrozen(
+            tasks=tasks,
+            waves=waves(tasks),
+            critical_path=critical_path(tasks),
+            overlaps=overlap_groups(tasks),
+            at=T0 + 1,
+        ),
+    ]
+    for n in range(10):
+        task = f"T{n + 1:02d}"
+        events.append(ev.TaskStarted(task=task, agent="claude", at=T0 + 2 + n))
+        events.append(ev.TaskFinished(task=task, status="done", reason="ok", at=T0 + 20 + n))
+    for n in range(10, 15):
+        events.append(ev.TaskStarted(task=f"T{n + 1:02d}", agent="codex", at=T0 + 40 + n))
+    events.append(ev.TaskFinished(task="T13", status="failed", reason="exit 1", at=T0 + 80))
+    return events

@@ -137,7 +137,7 @@ async def test_say_and_interrupt_go_to_the_selected_task(tmp_path: Path) -> None
     app, engine = fake_app(tmp_path / "ws", start_engine=False)
     async with app.run_test(size=(120, 40)) as pilot:
         await fed(pilot, mid_implement())
-        app.run_screen.tasks.select("T2")
+        app.run_screen.select("T2")
         await pilot.pause()
         await pilot.press("m")
         await wait_until(pilot, lambda: isinstance(app.screen, LineInputScreen))
@@ -155,7 +155,7 @@ def prepared(open_queue: bool):
     async def run_before(pilot) -> None:
         app = pilot.app
         await fed(pilot, two_waiting())
-        app.run_screen.tasks.select("T2")
+        app.run_screen.select("T2")
         await pilot.pause(NOTE_DELAY + 0.05)
         app.run_screen.logs.flush()
         app.clear_notifications()  # the toasts under the queue are not redrawn there

@@ -116,6 +116,7 @@ async def test_a_500_task_plan_stays_fast(tmp_path: Path) -> None:
     path = [f"T{w * 10:03d}" for w in range(50)]
     app, _engine = fake_app(tmp_path / "ws", start_engine=False)
     async with app.run_test(size=(120, 40)) as pilot:
+        app.run_screen.action_toggle_dag()  # the wave table (the graph: test_app_graph.py)
         events = stamped(
             [
                 *opening(tasks, waves, path),
@@ -159,6 +160,7 @@ async def test_a_2000_character_title(tmp_path: Path) -> None:
     task = Task(id="LONG", title=title[:2000], description="d")
     app, _engine = fake_app(tmp_path / "ws", start_engine=False)
     async with app.run_test(size=(80, 24)) as pilot:
+        app.run_screen.action_toggle_dag()  # the wave table
         feed(app, stamped(opening((task,), [["LONG"]], ["LONG"])))
         await wait_until(pilot, lambda: app.run_screen.tasks.order == ("LONG",))
         cell = app.run_screen.tasks.rendered["LONG"]["title"]

@@ -27,6 +27,7 @@ async def test_the_widgets_read_the_state_and_the_clock_the_screen_holds(tmp_pat
     async with app.run_test(size=(120, 40)) as pilot:
         screen = app.run_screen
         assert isinstance(screen, RunScreen)
+        screen.action_toggle_dag()  # the wave table (the graph reads the same: test_app_graph)
         state = folded(mid_implement())
         frozen = next(e for e in mid_implement() if isinstance(e, ev.PlanFrozen))
         screen.plan = PlanView().frozen(frozen, state)

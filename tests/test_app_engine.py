@@ -110,6 +110,7 @@ async def test_editing_plan_md_redraws_the_dag_and_a_bad_edit_shows_the_banner(
     app.handle.open()
     async with app.run_test(size=(120, 40)) as pilot:
         await wait_until(pilot, lambda: app.state.gate is not None, timeout=15)
+        app.run_screen.action_toggle_dag()  # the wave table
         table = app.run_screen.tasks
         assert table.order == ("A", "B", "C", "D")
         time.sleep(0.1)  # let the watcher settle on its directory
@@ -178,7 +179,7 @@ async def test_a_failing_task_is_shown_and_retry_reaches_the_engine(tmp_path: Pa
         assert app.state.tasks["B"].status == TaskStatus.BLOCKED
         while isinstance(app.screen, ApprovalScreen):
             await pilot.press("escape")
-        app.run_screen.tasks.select("A")
+        app.run_screen.select("A")
         await pilot.pause()
         await pilot.press("R")
         await wait_until(

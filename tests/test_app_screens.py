@@ -148,7 +148,9 @@ async def test_small_and_large_terminals_keep_working(tmp_path: Path, size) -> N
         await pilot.pause()
         await pilot.resize_terminal(*size)
         await pilot.pause()
-        assert app.run_screen.tasks.order[0] == "T1"
+        assert app.selected_task == "T4"
+        app.run_screen.action_toggle_dag()  # the wave table, on the same task
+        assert app.run_screen.tasks.order[0] == "T1" and app.selected_task == "T4"
     assert engine.submitted() == [("retry", "T4", "", "app")]
 
 

@@ -38,7 +38,7 @@ def prepared(events: list[ev.EventBase], select: str = "", modal: bool = False) 
         if modal:
             await wait_until(pilot, lambda: isinstance(app.screen, ApprovalScreen))
         if select:
-            app.run_screen.tasks.select(select)
+            app.run_screen.select(select)
         await pilot.pause(NOTE_DELAY + 0.05)  # the notes that end a task's output are due
         app.run_screen.logs.flush()
         app.clear_notifications()  # toasts time out: not part of a stable picture

@@ -47,6 +47,7 @@ async def test_the_agent_column_survives_a_reload(tmp_path: Path) -> None:
         feed(app, events)
         await wait_until(pilot, lambda: app.state.last_seq == events[-1].seq)
         await pilot.pause()
+        app.run_screen.action_toggle_dag()  # the wave table: its Agent column
         table = app.run_screen.tasks
         assert table.rendered["T3"]["agent"] == "codex"
 
@@ -58,7 +59,7 @@ async def test_brackets_cycle_every_task_that_ran_after_a_resume(tmp_path: Path)
     app, engine = fake_app(tmp_path / "ws", start_engine=False)
     engine.state = replay(stamped(mid_implement()))
     async with app.run_test(size=(160, 40)) as pilot:
-        await wait_until(pilot, lambda: bool(app.run_screen.tasks.order))
+        await wait_until(pilot, lambda: bool(app.run_screen.graph.graph.place))
         seen = []
         for _ in range(5):
             await pilot.press("right_square_bracket")

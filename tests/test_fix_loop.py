@@ -325,6 +325,8 @@ async def test_a_failure_no_task_owns_becomes_a_fix_task_shown_in_the_plan_pane(
         await pilot.pause()
         assert app.state.gate is None, (app.state.gate, app.state.notices[-5:])
         assert app.state.outcome == "complete", app.state.outcome_reason
+        assert "fix-1" in app.run_screen.graph.graph.place
+        app.run_screen.action_toggle_dag()  # the wave table
         assert "fix-1" in app.run_screen.tasks.order
         cells = app.run_screen.tasks.cells_of("fix-1")
         assert cells["title"].startswith("Fix what the test stage") and "done" in cells["status"]

@@ -172,6 +172,9 @@ class RunActions:
         definition = self.definitions.get(task.id)
         self.push_screen(TaskDetailScreen(task, definition, paths, self.clock(), initial=tab))
 
+    def action_toggle_dag(self: AppHost) -> None:
+        self.run_screen.action_toggle_dag()
+
     def action_cycle_log(self: AppHost, step: int) -> None:
         tasks = self.state.tasks
         order = [*self.plan.layout.order, *tasks]

@@ -15,6 +15,7 @@ ACTIONS: tuple[tuple[str, str, str], ...] = (
     ("Take the selected running task over (again: done, merge your work)", "take_over", "t"),
     ("Show the selected task", "detail", "enter"),
     ("Show the selected task's diff", "diff", "d"),
+    ("The DAG pane: graph or wave table", "toggle_dag", "g"),
     ("Next agent log", "cycle_log(1)", "]"),
     ("Previous agent log", "cycle_log(-1)", "["),
     ("Past runs: any run read-only, with its timeline", "past_runs", "H"),

@@ -38,6 +38,7 @@ from .screens.approval import ApprovalScreen
 from .screens.document import DocumentScreen
 from .screens.run_screen import RunScreen
 from .sink import EngineSink
+from .widgets.dag_graph import DagGraph
 from .widgets.pipeline_board import PipelineBoard
 from .widgets.task_table import TaskTable
 
@@ -207,7 +208,9 @@ class OrchestratorApp(AskingActions, RunActions, RunReactions, App[None]):
 
     # ---- the panes ----------------------------------------------------------------------
 
-    def on_task_table_task_highlighted(self, message: TaskTable.TaskHighlighted) -> None:
+    def on_task_table_task_highlighted(
+        self, message: TaskTable.TaskHighlighted | DagGraph.TaskHighlighted
+    ) -> None:
         """The log pane follows the cursor once it settles: running down a long list must
         not redraw a 2,000-line pane at every row."""
         if self.follow_timer is not None:
@@ -221,7 +224,13 @@ class OrchestratorApp(AskingActions, RunActions, RunReactions, App[None]):
         if self.selected_task == task_id and (task_id in logs.panes or (task and task.started_at)):
             logs.show(task_id, task.status if task else None)
 
+    def on_dag_graph_task_highlighted(self, message: DagGraph.TaskHighlighted) -> None:
+        self.on_task_table_task_highlighted(message)
+
     def on_task_table_task_chosen(self, message: TaskTable.TaskChosen) -> None:
+        self.open_detail(message.task_id, "overview")
+
+    def on_dag_graph_task_chosen(self, message: DagGraph.TaskChosen) -> None:
         self.open_detail(message.task_id, "overview")
 
     def on_pipeline_board_stage_selected(self, message: PipelineBoard.StageSelected) -> None:
@@ -240,7 +249,7 @@ class OrchestratorApp(AskingActions, RunActions, RunReactions, App[None]):
 
     @property
     def selected_task(self) -> str | None:
-        return self.run_screen.tasks.selected_task
+        return self.run_screen.selected_task
 
     # ---- after the app -----------------------------------------------------------------
 

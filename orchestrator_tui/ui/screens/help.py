@@ -24,7 +24,11 @@ HELP = """\
 | `w` | the agents' permission requests that wait: `y` allow once, `a` for the session, `n` deny |
 | `m` / `i` | say a message to the selected task's agent / interrupt its turn |
 | `[` `]` | previous / next agent log |
-| `tab` `↑` `↓` | move between panes and tasks |
+| `g` | the DAG pane: the graph ⇄ the wave table (same selected task) |
+| `←` `→` | in the graph: to a dependency / to a dependent of the selected task |
+| `↑` `↓` | in the graph: up and down the task's layer; in the table: the rows |
+| `e` | in the graph: draw every line / only the selected task's |
+| `tab` | move between panes |
 | `H` | past runs: the workspace's runs; `enter` opens one read-only (below) |
 | `ctrl+p` | command palette: every action by name |
 | `q` | quit; if agents run, stop them and leave the run to resume later |
@@ -36,8 +40,10 @@ log one event at a time, `<` `>` (or shift+arrows) jump from stage to stage, `b`
 the start and the end; the board and the tasks show the run as it was then. `s` its
 summary.md, `enter` a task, `esc` back to the list.
 
-★ marks the critical path. Edit PLAN.md or CLAUDE.md at any time: the app reloads them
-and says what changed; an invalid plan shows a banner and the last good plan stays.
+★ marks the critical path, ≈n the n-th group of tasks that may touch the same files. The
+graph reads left to right: a column is a wave, a line runs from a task to what depends on
+it. Edit PLAN.md or CLAUDE.md at any time: the app reloads them and says what changed;
+an invalid plan shows a banner and the last good plan stays.
 """
 
 

@@ -25,6 +25,7 @@ from ..plan_view import PlanView
 from ..widgets.agent_logs import AgentLogPanes
 from ..widgets.alert_banner import AlertBanner
 from ..widgets.asking_banner import AskingBanner
+from ..widgets.dag_graph import DagGraph
 from ..widgets.pipeline_board import PipelineBoard
 from ..widgets.run_header import RunHeader
 from ..widgets.task_table import TaskTable
@@ -43,6 +44,7 @@ class RunScreen(Screen[None]):
         Binding("s", "app.skip", "Skip"),
         Binding("t", "app.take_over", "Take over", show=False),  # in ? and ctrl+p
         Binding("d", "app.diff", "Diff"),
+        Binding("g", "toggle_dag", "Graph/table", show=False),  # in ? and ctrl+p
         Binding("enter", "app.detail", "Detail", show=False),
         Binding("left_square_bracket", "app.cycle_log(-1)", "Prev log", show=False),
         Binding("right_square_bracket", "app.cycle_log(1)", "Next log", show=False),
@@ -71,6 +73,7 @@ class RunScreen(Screen[None]):
         self.board = PipelineBoard(id="board")
         self.alerts = AlertBanner(id="alerts")
         self.asking = AskingBanner(id="asking")  # the permission queue (asking_actions.py)
+        self.graph = DagGraph(id="graph")  # the DAG pane: the graph, or (g) the wave table
         self.tasks = TaskTable(id="tasks")
         self.logs = AgentLogPanes(log_file, id="logs")
         self.footer = Footer()
@@ -87,6 +90,7 @@ class RunScreen(Screen[None]):
         yield self.alerts.data_bind(state, plan, failure)
         yield self.asking.data_bind(state)
         with Container(id="main"):
+            yield self.graph.data_bind(state, now, plan)
             yield self.tasks.data_bind(state, now, plan)
             yield self.logs
         yield self.footer
@@ -100,7 +104,37 @@ class RunScreen(Screen[None]):
 
     def on_mount(self) -> None:
         self.logs.border_title = "Agent output"
-        self.tasks.focus()
+        self.tasks.show(False)
+        self.tasks.border_subtitle = "g graph"
+        self.graph.focus()
+
+    # ---- the DAG pane: the graph or the wave table, one cursor -------------------------
+
+    @property
+    def showing_table(self) -> bool:
+        return self.has_class("-table")
+
+    @property
+    def selected_task(self) -> str | None:
+        return (self.tasks if self.showing_table else self.graph).selected_task
+
+    def action_toggle_dag(self) -> None:
+        """`g`: the graph ⇄ the wave table, on the same selected task."""
+        selected = self.selected_task
+        had_focus = self.focused in (self.graph, self.tasks)
+        self.toggle_class("-table")
+        table = self.showing_table
+        self.graph.show(not table)
+        self.tasks.show(table)
+        shown = self.tasks if table else self.graph
+        if selected is not None:
+            shown.select(selected)
+        if had_focus or self.focused is None:
+            shown.focus()
+
+    def select(self, task_id: str) -> None:
+        """Put the DAG pane's cursor on the task (the view on show)."""
+        (self.tasks if self.showing_table else self.graph).select(task_id)
 
     def fold_quietly(self, state: RunState) -> None:
         """Take a state whose change no widget shows (an output line's `last_line`): the

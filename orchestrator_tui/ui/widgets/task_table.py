@@ -111,6 +111,7 @@ class TaskTable(StripCacheView, can_focus=True):
         self.cursor_row = 0
         self.strips: dict[tuple[int, bool], Strip] = {}
         self.shown_title = ""
+        self.shown = True
 
     # ---- what is selected --------------------------------------------------------------
 
@@ -185,9 +186,18 @@ class TaskTable(StripCacheView, can_focus=True):
 
     watch_now = watch_plan = watch_state
 
+    def show(self, shown: bool) -> None:
+        """The run screen shows this view of the DAG pane (or the graph): a hidden table
+        costs nothing per event, and catches up when it is shown."""
+        self.shown = shown
+        if shown:
+            self.sync()
+
     def sync(self) -> None:
         """Redraw the rows whose cells changed (all of them when the order or the widths
         did), and the pane's title."""
+        if not self.shown:
+            return
         title = tasks_title(self.state, self.plan)
         if title != self.shown_title:  # setting a border title repaints the whole pane
             self.shown_title = self.border_title = title
