@@ -122,13 +122,32 @@ async def drive(url: str) -> None:
         second = gate_of(text)
         assert STAGES.index(second) > STAGES.index(first), text
         assert f"✓ {STAGES.index(first) + 1} {first}" in text, text
+        await second_tab_approves(url, second)
+        # the app in the first tab heard it: the stage after is on its way
+        await browser.wait_for_text(f"{second.lower()}: approve", timeout=30)
         if SCREENSHOT:
-            await browser.press("a")  # on into implement, for a picture of agents at work
             await browser.wait_for_text("▶ 4 Implement", "running", timeout=60)
             await asyncio.sleep(1.5)
             await browser.screenshot(Path(SCREENSHOT))
     finally:
         await browser.close()
+
+
+async def second_tab_approves(url: str, stage: str) -> None:
+    """Another browser on the same page while the app holds the run: it gets the monitor
+    (no second engine), which shows the waiting gate; its `a` approves it."""
+    other = Browser(width=700, height=700)
+    try:
+        await other.connect()
+        await other.open(url)
+        text = await other.wait_for_text("orch · run", "approve", timeout=60)
+        assert "Approve (a)" not in text  # the monitor's page, not a second app
+        assert stage in text, text
+        await other.evaluate("window.__terminal.focus()")
+        await other.press("a")
+        await other.wait_for_text(f"✓ {stage.lower()}: approve", timeout=30)  # the engine's answer
+    finally:
+        await other.close()
 
 
 def test_serve_says_bad_arguments(tmp_path: Path) -> None:
