@@ -306,3 +306,15 @@ async def test_the_goal_takes_what_the_columns_leave(tmp_path: Path, width: int)
         else:
             assert len(goal) == 16
         assert long_goal in str(screen.note.render())
+
+
+@run_async
+async def test_no_runs_says_so(tmp_path: Path) -> None:
+    app = RunsApp(tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(pilot, lambda: isinstance(app.screen, RunsScreen))
+        screen = app.screen
+        await wait_until(pilot, lambda: "no runs in" in str(screen.note.render()))
+        await pilot.press("enter")
+        await pilot.pause()
+        assert app.screen is screen and screen.table.row_count == 0
