@@ -186,3 +186,32 @@ def test_a_run_that_is_not_ready_leaves_the_users_branch_alone(tmp_path: Path) -
     assert not result.ok
     assert git(workspace, "rev-parse", "HEAD") == head
     assert f"the run's work is on branch `orch/{RUN_ID}` (not merged)" in result.evidence["left"]
+
+
+def test_a_finding_passed_unchanged_in_a_fix_round_names_who_accepted_it(tmp_path: Path) -> None:
+    """Trial: the user approved security's high finding; the fix round passed it unchanged
+    (by the engine), and summary.md said "accepted by engine" — as if nobody had looked. The
+    pre-existing findings the stage listed apart were missing from the summary."""
+    high = {
+        **SECURITY,
+        "counts": {"high": 1, "medium": 0, "low": 0},
+        "pre_existing": 3,
+        "pre_existing_counts": {"high": 0, "medium": 1, "low": 2},
+    }
+    ctx, _ = context(tmp_path, StageName.COMPLETE, tasks=TASKS, evidence=evidence(security=high))
+    stages = dict(ctx.state.stages)
+    stages[StageName.SECURITY] = stages[StageName.SECURITY].model_copy(
+        update={"decided_by": "engine"}
+    )
+    ctx = type(ctx)(**{**ctx.__dict__, "state": ctx.state.model_copy(update={"stages": stages})})
+    files = RunFiles(tmp_path, RUN_ID)
+    files.dir.mkdir(parents=True, exist_ok=True)
+    with files.events.open("w") as log:
+        for seq, by in ((1, "cli"), (2, "engine")):
+            decided = ev.GateDecided(seq=seq, stage=StageName.SECURITY, decision="approve", by=by)
+            log.write(ev.dump_event(decided) + "\n")
+    result = CompleteRunner().run(ctx)
+    assert result.ok, result.summary
+    text = Path(result.evidence["summary_path"]).read_text()
+    assert "high-severity findings: 1 (accepted by cli; nothing new in the fix rounds)" in text
+    assert "not counted): 0 high, 1 medium, 2 low." in text

@@ -23,6 +23,7 @@ from ..infra.store import read_events
 from ..infra.workspace import land_run_branch
 from .changes import branch_checkout, branch_exists, git, plan_tasks, run_branch, stage_agents
 from .plan import md_cell
+from .retest import retest_at_head
 from .stage_agent import agent_failure, run_stage_agent, stage_agent_profile, stage_prompt
 
 
@@ -43,6 +44,17 @@ def task_histories(ctx: StageContext) -> dict[str, TaskHistory]:
             if event.status == "failed":
                 history.failed_attempts.append(f"attempt {event.attempt}: {event.reason}")
     return histories
+
+
+def person_approver(ctx: StageContext, stage: StageName) -> str:
+    """Who last approved `stage` at its gate themselves (not the engine or auto-approve)."""
+    found = ""
+    for event in read_events(ctx.run_dir / "events.jsonl").events:
+        if not isinstance(event, ev.GateDecided) or event.stage != stage:
+            continue
+        if event.decision == "approve" and event.by not in ("engine", "auto"):
+            found = event.by
+    return found
 
 
 def evidence_of(state: RunState, stage: StageName) -> dict[str, Any]:
@@ -99,6 +111,9 @@ def validate(ctx: StageContext, branch: str) -> Validation:
         counts = f"{tests.get('passed', '?')} passed, {failed} failed or errors"
         if tests.get("commit"):
             counts += f" at {str(tests['commit'])[:10]}"  # the commit the tests judged
+        if tests.get("retest_of"):
+            since = len(tests.get("commits_since") or [])
+            counts += f" (run again: {since} commit(s) after {str(tests['retest_of'])[:10]})"
         result.check(green, f"tests green: {counts}" if green else f"tests not green: {counts}")
 
     security = state.stages[StageName.SECURITY]
@@ -106,12 +121,16 @@ def validate(ctx: StageContext, branch: str) -> Validation:
     tally = findings.get("counts") or {}
     high = int(tally.get("high", 0))
     accepted = findings.get("allow_high") or security.decided_by not in ("", "auto")
+    accepted_by = security.decided_by or "config"
+    if accepted_by == "engine":  # a fix round passed it unchanged: say who approved it
+        person = person_approver(ctx, StageName.SECURITY)
+        accepted_by = f"{person}; nothing new in the fix rounds" if person else accepted_by
     if security.status == StageStatus.SKIPPED:
         result.left.append("the security scan was skipped")
     result.check(
         high == 0 or bool(accepted and security.status != StageStatus.SKIPPED),
         f"high-severity findings: {high}"
-        + (f" (accepted by {security.decided_by or 'config'})" if high and accepted else ""),
+        + (f" (accepted by {accepted_by})" if high and accepted else ""),
     )
     if int(tally.get("medium", 0)):
         result.left.append(f"{tally['medium']} medium-severity finding(s) to look at")
@@ -256,8 +275,14 @@ def findings_section(state: RunState) -> list[str]:
     scanners = ", ".join(security.get("scanners", [])) or "none"
     lines.append(
         f"{tally.get('high', 0)} high, {tally.get('medium', 0)} medium, "
-        f"{tally.get('low', 0)} low (scanners: {scanners})."
+        f"{tally.get('low', 0)} low in the run's changes (scanners: {scanners})."
     )
+    old = security.get("pre_existing_counts") or {}
+    if security.get("pre_existing"):
+        lines.append(
+            f"Pre-existing, on lines the run did not change (not counted): "
+            f"{old.get('high', 0)} high, {old.get('medium', 0)} medium, {old.get('low', 0)} low."
+        )
     for finding in security.get("findings", [])[:20]:
         where = f"{finding.get('file')}:{finding.get('line')}"
         lines.append(
@@ -283,6 +308,7 @@ class CompleteRunner:
     def run(self, ctx: StageContext) -> StageResult:
         branch = run_branch(ctx.run_id)
         branch = branch if branch_exists(ctx.workspace, branch) else ""
+        ctx, retested = retest_at_head(ctx)  # "tests green" is about the commit that lands
         validation = validate(ctx, branch)
         landed = ""
         if branch:
@@ -323,6 +349,7 @@ class CompleteRunner:
             "findings": evidence_of(state, StageName.SECURITY).get("counts", {}),
             "verdict": evidence_of(state, StageName.REVIEW).get("verdict", ""),
             "retries": retries,
+            "retest": retested,
             "cost_usd": round(state.cost_usd, 6),
             "tokens": state.input_tokens + state.output_tokens,
         }

@@ -121,9 +121,13 @@ def import_setup(ctx: StageContext, command: TestCommand, root: Path) -> ImportP
 
 
 class TestRunner:
-    """The built-in test stage."""
+    """The built-in test stage. `use_agent=False` runs the suite only (the complete stage's
+    run at the run branch's head, stages/retest.py)."""
 
     __test__ = False
+
+    def __init__(self, use_agent: bool = True) -> None:
+        self.use_agent = use_agent
 
     def run(self, ctx: StageContext) -> StageResult:
         changes, judged = judged_changes(ctx)
@@ -176,7 +180,7 @@ class TestRunner:
                 f"editable install ({imports.layout} layout): put {', '.join(imports.roots)} "
                 "first on PYTHONPATH; " + ", ".join(f"`{n}` from {o}" for n, o in origins.items())
             )
-        profile = stage_agent_profile(ctx)
+        profile = stage_agent_profile(ctx) if self.use_agent else ""
         if profile and outcome.results is not None and not outcome.results.green:
             agent_ok, note = self.agent_fix(ctx, profile, outcome.results)
             notes.append(note)
