@@ -17,6 +17,7 @@ from orchestrator_tui.core import events as ev
 from orchestrator_tui.core.models import StageName
 from orchestrator_tui.ui.past_runs import load_past_run
 from orchestrator_tui.ui.runs_app import RunsApp
+from orchestrator_tui.ui.screens.event_list import EventListScreen
 from orchestrator_tui.ui.screens.past_run import PastRunScreen
 from orchestrator_tui.ui.screens.runs_list import RunsScreen
 
@@ -85,3 +86,18 @@ def test_past_run_on_its_timeline_at_the_test_gate(snap_compare, tmp_path: Path)
         await pilot.pause()
 
     assert snap_compare(RunsApp(tmp_path, past), terminal_size=SIZE, run_before=run_before)
+
+
+def test_event_list(snap_compare, tmp_path: Path) -> None:
+    """`l`: every event of the run, the cursor on where the timeline stands (the end)."""
+    recorded(tmp_path)
+
+    async def run_before(pilot) -> None:
+        app = pilot.app
+        await wait_until(pilot, lambda: isinstance(app.screen, PastRunScreen))
+        await pilot.press("l")
+        await wait_until(pilot, lambda: isinstance(app.screen, EventListScreen))
+        await pilot.pause()
+
+    app = RunsApp(tmp_path, load_past_run(tmp_path, OLD_RUN))
+    assert snap_compare(app, terminal_size=SIZE, run_before=run_before)

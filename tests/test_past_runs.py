@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from app_support import RUN_ID, Messages, fake_app, run_async, wait_until
 from runs_support import OLD_RUN, finished_run, hold_lock, two_runs, write_run
+from textual.widgets import OptionList
 from textual.widgets._footer import FooterKey
 
 from orchestrator_tui.commands import runs as runs_command
@@ -17,6 +18,7 @@ from orchestrator_tui.core.models import StageName, StageStatus, TaskStatus
 from orchestrator_tui.ui.past_runs import UnknownRun, load_past_run, resolve_run_id
 from orchestrator_tui.ui.runs_app import RunsApp
 from orchestrator_tui.ui.screens.document import DocumentScreen
+from orchestrator_tui.ui.screens.event_list import EventListScreen, event_line
 from orchestrator_tui.ui.screens.past_run import PastRunScreen
 from orchestrator_tui.ui.screens.run_screen import RunScreen
 from orchestrator_tui.ui.screens.runs_list import RunsScreen
@@ -318,3 +320,30 @@ async def test_no_runs_says_so(tmp_path: Path) -> None:
         await pilot.press("enter")
         await pilot.pause()
         assert app.screen is screen and screen.table.row_count == 0
+
+
+@run_async
+async def test_l_lists_every_event_and_enter_goes_to_one(tmp_path: Path) -> None:
+    write_run(tmp_path, OLD_RUN, finished_run())
+    app = RunsApp(tmp_path, load_past_run(tmp_path, OLD_RUN))
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await opened(pilot, app)
+        end = screen.timeline.end
+        await pilot.press("l")
+        await wait_until(pilot, lambda: isinstance(app.screen, EventListScreen))
+        events = app.screen.query_one(OptionList)
+        assert events.option_count == end + 1 and events.highlighted == end
+        assert "run complete: all stages passed" in str(events.get_option_at_index(end).prompt)
+        await pilot.press("up", "up", "up", "enter")
+        await wait_until(pilot, lambda: app.screen is screen)
+        assert screen.position == end - 3
+        await pilot.press("l", "up", "escape")
+        await wait_until(pilot, lambda: app.screen is screen)
+        assert screen.position == end - 3  # esc: stays where it was
+        failed = next(
+            n
+            for n, e in enumerate(screen.timeline.events, 1)
+            if isinstance(e, ev.GateOpened) and e.failed
+        )
+        line = event_line(screen.timeline, failed, screen.timeline.time_at(1))
+        assert line.startswith("◆") and "Test failed, waits for a decision" in line

@@ -33,6 +33,7 @@ from ..widgets.run_header import RunHeader
 from ..widgets.task_table import TaskTable
 from ..widgets.timeline_bar import Moment, TimelineBar
 from .document import DocumentScreen
+from .event_list import EventListScreen
 from .task_detail import TaskDetailScreen, TaskFiles
 
 FOLLOW_DELAY = 0.12  # as the run screen: the log follows the cursor once it rests
@@ -49,9 +50,10 @@ class PastRunScreen(Screen[None]):
         Binding("right", "step(1)", "Later", key_display="→", priority=True),
         Binding("shift+left,less_than_sign", "milestone(-1)", "Prev stage", key_display="<"),
         Binding("shift+right,greater_than_sign", "milestone(1)", "Next stage", key_display=">"),
-        Binding("b", "edge(0)", "Start"),
-        Binding("e", "edge(1)", "End"),
+        Binding("b", "edge(0)", "Start", show=False),  # in ? (the footer is full at 80)
+        Binding("e", "edge(1)", "End", show=False),
         Binding("s", "summary", "Summary"),
+        Binding("l", "events", "Events"),
         Binding("enter", "detail", "Detail", show=False),
         Binding("d", "detail('diff')", "Diff", show=False),
         Binding("left_square_bracket", "cycle_log(-1)", "Prev log", show=False),
@@ -162,6 +164,15 @@ class PastRunScreen(Screen[None]):
         self.go(message.position)
 
     # ---- looking closer ----------------------------------------------------------------
+
+    def action_events(self) -> None:
+        """The whole log, one line an event: enter jumps to the one under the cursor."""
+
+        def chosen(position: int | None) -> None:
+            if position is not None:
+                self.go(position)
+
+        self.app.push_screen(EventListScreen(self.timeline, self.position), chosen)
 
     def action_summary(self) -> None:
         title = f"summary.md of {self.past.run_id}"
