@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from orchestrator_tui.core import events as ev
-from orchestrator_tui.core.models import StageName, Task, TaskStatus
-from orchestrator_tui.core.state import RunState, TaskState, replay
+from orchestrator_tui.core.models import StageName, StageStatus, Task, TaskStatus
+from orchestrator_tui.core.state import RunState, TaskState, apply, replay, update_stage
 from orchestrator_tui.ui.diff import task_branch, task_diff
 from orchestrator_tui.ui.evidence import evidence_markdown, gate_markdown, keep_line_breaks
 from orchestrator_tui.ui.sanitize import line_kind, strip_escapes
@@ -209,3 +209,25 @@ def test_details_keep_their_lines_but_not_inside_blocks() -> None:
     assert keep_line_breaks(text) == (
         "Critical path: A → B  \nRuns first: A\n\n- wave 1\n- wave 2\n```\nx = 1\ny = 2\n```"
     )
+
+
+def test_security_evidence_shows_no_test_counts() -> None:
+    """Trial: the security gate showed "Tests · 2 total" — its `total` findings and its
+    `skipped` scanners were read as test counts."""
+    evidence = {"findings": [], "total": 2, "skipped": [], "counts": {"high": 1}}
+    text = evidence_markdown(StageName.SECURITY, evidence, compact=True)
+    assert "### Tests" not in text and "2 total" not in text
+    mixed = evidence_markdown(StageName.REVIEW, {"passed": 3, "failed": 1})
+    assert "### Tests" in mixed and "3 passed · 1 failed" in mixed
+
+
+def test_a_failed_test_gate_that_can_send_back_says_so_first() -> None:
+    """Trial: the failed test gate opened with "retry it (R), skip it (s), or fix and
+    retry", above the stage's own advice to reject and send the failures back."""
+    state = update_stage(RunState(run_id="r"), StageName.TEST, status=StageStatus.FAILED)
+    gate = ev.GateOpened(stage=StageName.TEST, failed=True, reject_hint="Send back: the tasks…")
+    state = apply(state, gate)
+    text = gate_markdown(state, StageName.TEST)
+    assert "reject (`r`) sends the failures back" in text and "retry it (`R`)" not in text
+    plain = apply(state, ev.GateOpened(stage=StageName.SECURITY, failed=True, reject_hint="No"))
+    assert "retry it (`R`)" in gate_markdown(plain, StageName.SECURITY)

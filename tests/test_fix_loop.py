@@ -110,6 +110,7 @@ def test_send_back_reruns_the_owning_task_and_the_run_ends_green(tmp_path: Path)
     review = (engine.files.dir / "review.md").read_text()
     assert "| T1 | done | 2 | `calc.py`, `tests/test_mul.py` |" in review
     assert state.stages[StageName.IMPLEMENT].fix_round == 1
+    assert state.stages[StageName.IMPLEMENT].summary == "2 tasks done; fix round 1: T1 ran again"
     tests = state.stages[StageName.TEST].evidence
     assert tests["failed"] == 0 and tests["passed"] == 2
     assert tests["commit"] == git(workspace, "rev-parse", f"orch/{state.run_id}").strip() or (
@@ -327,6 +328,7 @@ async def test_a_failure_no_task_owns_becomes_a_fix_task_shown_in_the_plan_pane(
         assert app.state.outcome == "complete", app.state.outcome_reason
         assert "fix-1" in app.run_screen.graph.graph.place
         app.run_screen.action_toggle_dag()  # the wave table
+        await pilot.pause()  # laid out at its width before its cells are read
         assert "fix-1" in app.run_screen.tasks.order
         cells = app.run_screen.tasks.cells_of("fix-1")
         assert cells["title"].startswith("Fix what the test stage") and "done" in cells["status"]

@@ -33,7 +33,7 @@ def test_ruff_tidies_the_changed_files_and_reports_what_is_left(tmp_path: Path) 
     assert result.evidence["changed"] == ["app/new.py"]
     assert result.evidence["remaining"] == 1
     assert "app/new.py:8 F821 Undefined name `undefined_name`" in result.details
-    assert result.summary == "1 of 2 changed files tidied; 1 issues left"
+    assert result.summary == "1 of 2 changed files tidied; 1 issue left"
 
 
 def test_on_the_run_branch_checkout_the_cleanup_is_committed(tmp_path: Path) -> None:

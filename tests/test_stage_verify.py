@@ -87,6 +87,8 @@ def test_an_editable_src_layout_install_tests_the_run_code_not_the_workspace(
     origin = Path(result.evidence["imports"]["pkg"])
     assert origin.is_relative_to(checkout.resolve()), origin
     assert result.evidence["pythonpath"] == [str(checkout.resolve() / "src")]
+    # in code spans: a path's `__init__` must not turn into bold "init" at the gate
+    assert f"`{origin}`" in result.details and f"`{checkout.resolve() / 'src'}`" in result.details
 
 
 def test_analysis_says_what_the_test_stage_will_import(tmp_path: Path) -> None:

@@ -16,9 +16,10 @@ from dataclasses import dataclass, replace
 from ..core import decisions
 from ..core import events as ev
 from ..core.decisions import Attempt, Reply
-from ..core.models import Plan, TaskStatus
+from ..core.models import Plan, StageName, TaskStatus
 from ..core.protocols import AgentResult, StageResult, TaskIsolation
 from ..core.scheduler import Scheduler
+from ..core.state import TaskState
 from . import inputs as inp
 from .agent_job import start_agent_job, task_prompt
 from .context import EngineCore
@@ -269,6 +270,15 @@ class Implementer:
         self.plan = plan
         self.scheduler = Scheduler(plan.tasks)
 
+    def fix_round_note(self, tasks: list[TaskState]) -> str:
+        """In a fix round, which tasks ran again (the rest kept their merged work)."""
+        state = self.engine.state
+        stage = state.stages[StageName.IMPLEMENT]
+        if not state.fix_round or stage.fix_round != state.fix_round:
+            return ""
+        ran = [t.id for t in tasks if t.attempts and t.attempts[-1].started_at >= stage.started_at]
+        return f"; fix round {state.fix_round}: {', '.join(ran) or 'no task'} ran again"
+
     def result(self) -> StageResult:
         tasks = [self.engine.state.tasks[t.id] for t in self.plan.tasks]
         done = [t for t in tasks if t.status == TaskStatus.DONE]
@@ -283,6 +293,7 @@ class Implementer:
         }
         if not bad:
             extra = f" ({len(skipped)} skipped)" if skipped else ""
+            extra += self.fix_round_note(tasks)
             return StageResult(ok=True, summary=f"{len(done)} tasks done{extra}", evidence=evidence)
         lines = [f"- {t.id} {t.status}: {t.reason}" for t in bad]
         order = (TaskStatus.FAILED, TaskStatus.CONFLICT, TaskStatus.BLOCKED, TaskStatus.PENDING)

@@ -167,7 +167,7 @@ class CleanupRunner:
         }
         ok = not problem
         summary = f"{len(changed)} of {len(changes.files)} changed files tidied" + (
-            f"; {len(remaining)} issues left" if remaining else ""
+            f"; {len(remaining)} issue{'s' * (len(remaining) != 1)} left" if remaining else ""
         )
         if problem:
             summary = f"cleanup failed: {problem}"

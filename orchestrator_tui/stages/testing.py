@@ -177,8 +177,9 @@ class TestRunner:
         notes: list[str] = [judged.line()]
         if imports.roots:
             notes.append(
-                f"editable install ({imports.layout} layout): put {', '.join(imports.roots)} "
-                "first on PYTHONPATH; " + ", ".join(f"`{n}` from {o}" for n, o in origins.items())
+                f"editable install ({imports.layout} layout): put "
+                f"{', '.join(f'`{root}`' for root in imports.roots)} "
+                "first on PYTHONPATH; " + ", ".join(f"`{n}` from `{o}`" for n, o in origins.items())
             )
         profile = stage_agent_profile(ctx) if self.use_agent else ""
         if profile and outcome.results is not None and not outcome.results.green:

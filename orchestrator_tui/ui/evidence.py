@@ -32,7 +32,13 @@ def gate_markdown(state: RunState, stage: StageName) -> str:
     if summary:
         parts.append(f"**{escape_md(summary)}**")
     if (gate and gate.failed) or stage_state.status == "failed":
-        parts.append("The stage **failed**: retry it (`R`), skip it (`s`), or fix and retry.")
+        if gate and gate.reject_hint.startswith("Send back"):  # test/review, rounds left
+            parts.append(
+                "The stage **failed**: reject (`r`) sends the failures back to the tasks that "
+                "own them; or fix it yourself and retry (`R`), or skip it (`s`)."
+            )
+        else:
+            parts.append("The stage **failed**: retry it (`R`), skip it (`s`), or fix and retry.")
     blockers = (gate.blockers if gate else ()) or stage_state.blockers
     if blockers:
         parts.append("### Blockers\n" + "\n".join(f"- {escape_md(b)}" for b in blockers))
@@ -68,7 +74,10 @@ def evidence_markdown(stage: StageName, evidence: Mapping[str, Any], compact: bo
             sections.append(findings_section(evidence))
         shown |= {"findings", "by_severity", "severity", "counts", "total"}
     test_keys = {"passed", "failed", "skipped", "errors", "failures", "total"}
-    if stage == StageName.TEST or len(test_keys & set(evidence)) >= 2:
+    # Test counts: the test stage's, or another stage's that counts passed or failed tests
+    # (security's `total` findings and `skipped` scanners are not test counts).
+    counts_tests = any(is_int(evidence.get(k)) for k in ("passed", "failed"))
+    if stage == StageName.TEST or (counts_tests and len(test_keys & set(evidence)) >= 2):
         section = tests_section(evidence)
         if section:
             sections.append(section)
