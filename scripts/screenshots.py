@@ -149,7 +149,7 @@ async def past_runs(pilot, app: OrchestratorApp, out: Path) -> None:
 
     while not at_security_gate() and screen.position > 0:
         await pilot.press("less_than_sign")
-    screen.tasks.select("T3")
+    screen.select("T3")
     await pilot.pause(0.5)
     shot(app, out, "past-run-timeline")
     await pilot.press("escape", "escape")

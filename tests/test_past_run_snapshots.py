@@ -62,7 +62,7 @@ def test_past_run_at_its_end(snap_compare, tmp_path: Path) -> None:
     async def run_before(pilot) -> None:
         app = pilot.app
         await wait_until(pilot, lambda: isinstance(app.screen, PastRunScreen))
-        app.screen.tasks.select("T6")
+        app.screen.select("T6")
         await wait_until(pilot, lambda: app.screen.logs.active == "T6")
         await pilot.pause()
 
@@ -89,13 +89,13 @@ def test_past_run_on_its_timeline_at_the_test_gate(snap_compare, tmp_path: Path)
 
 
 def test_event_list(snap_compare, tmp_path: Path) -> None:
-    """`l`: every event of the run, the cursor on where the timeline stands (the end)."""
+    """`L`: every event of the run, the cursor on where the timeline stands (the end)."""
     recorded(tmp_path)
 
     async def run_before(pilot) -> None:
         app = pilot.app
         await wait_until(pilot, lambda: isinstance(app.screen, PastRunScreen))
-        await pilot.press("l")
+        await pilot.press("L")
         await wait_until(pilot, lambda: isinstance(app.screen, EventListScreen))
         await pilot.pause()
 

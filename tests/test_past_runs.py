@@ -87,9 +87,9 @@ async def test_enter_opens_a_run_as_it_ended_and_the_timeline_steps_back(tmp_pat
         assert screen.position == at_gate - 1
         await pilot.press("right", "right")
         assert screen.position == at_gate + 1
-        await pilot.press("b")
+        await pilot.press("B")
         assert screen.position == 0 and not screen.state.tasks
-        await pilot.press("e")
+        await pilot.press("E")
         assert screen.position == screen.timeline.end
         await pilot.press("escape")
         await wait_until(pilot, lambda: isinstance(app.screen, RunsScreen))
@@ -110,6 +110,7 @@ async def test_the_clock_of_a_moment_is_the_time_of_its_event(tmp_path: Path) ->
     app = RunsApp(tmp_path, past)
     async with app.run_test(size=SIZE) as pilot:
         screen = await opened(pilot, app)
+        await pilot.press("g")  # the wave table, with its Time column
         screen.go(started + 1)  # T2's usage: it started 0 s before
         await pilot.pause()
         assert screen.state.tasks["T2"].status == TaskStatus.RUNNING
@@ -144,7 +145,7 @@ async def test_summary_logs_and_detail_as_the_run_left_them(tmp_path: Path) -> N
     app = RunsApp(tmp_path, load_past_run(tmp_path, OLD_RUN))
     async with app.run_test(size=SIZE) as pilot:
         screen = await opened(pilot, app)
-        screen.tasks.select("T3")
+        screen.select("T3")
         await wait_until(pilot, lambda: screen.logs.active == "T3")
         assert screen.logs.newest_line() == "all done in T3"
         await pilot.press("s")
@@ -198,7 +199,7 @@ async def test_from_the_app_H_lists_the_runs_and_a_past_run_changes_nothing(
         assert list(screen.runs) == [OLD_RUN]
         await pilot.press("enter")
         past = await opened(pilot, app)
-        past.tasks.select("T4")
+        past.select("T4")
         await pilot.press("a", "p", "R", "t", "down")
         await pilot.pause(0.3)
         assert engine.submitted() == []
@@ -323,13 +324,13 @@ async def test_no_runs_says_so(tmp_path: Path) -> None:
 
 
 @run_async
-async def test_l_lists_every_event_and_enter_goes_to_one(tmp_path: Path) -> None:
+async def test_L_lists_every_event_and_enter_goes_to_one(tmp_path: Path) -> None:
     write_run(tmp_path, OLD_RUN, finished_run())
     app = RunsApp(tmp_path, load_past_run(tmp_path, OLD_RUN))
     async with app.run_test(size=SIZE) as pilot:
         screen = await opened(pilot, app)
         end = screen.timeline.end
-        await pilot.press("l")
+        await pilot.press("L")
         await wait_until(pilot, lambda: isinstance(app.screen, EventListScreen))
         events = app.screen.query_one(OptionList)
         assert events.option_count == end + 1 and events.highlighted == end
@@ -337,7 +338,7 @@ async def test_l_lists_every_event_and_enter_goes_to_one(tmp_path: Path) -> None
         await pilot.press("up", "up", "up", "enter")
         await wait_until(pilot, lambda: app.screen is screen)
         assert screen.position == end - 3
-        await pilot.press("l", "up", "escape")
+        await pilot.press("L", "up", "escape")
         await wait_until(pilot, lambda: app.screen is screen)
         assert screen.position == end - 3  # esc: stays where it was
         failed = next(
@@ -347,3 +348,27 @@ async def test_l_lists_every_event_and_enter_goes_to_one(tmp_path: Path) -> None
         )
         line = event_line(screen.timeline, failed, screen.timeline.time_at(1))
         assert line.startswith("◆") and "Test failed, waits for a decision" in line
+
+
+@run_async
+async def test_the_dag_pane_is_the_graph_and_g_gives_the_table(tmp_path: Path) -> None:
+    """As on the run screen: the graph first, `g` the wave table on the same task; h/l
+    follow the graph's edges (←/→ are the timeline's here)."""
+    write_run(tmp_path, OLD_RUN, finished_run())
+    app = RunsApp(tmp_path, load_past_run(tmp_path, OLD_RUN))
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await opened(pilot, app)
+        assert screen.graph.display and not screen.tasks.display
+        screen.select("T1")
+        await pilot.pause()
+        await pilot.press("l")  # to a dependent of T1
+        await pilot.pause()
+        assert screen.selected_task in {"T2", "T3", "T4", "T5"}
+        end = screen.position
+        await pilot.press("left")
+        assert screen.position == end - 1  # the timeline's, not the graph's
+        chosen = screen.selected_task
+        await pilot.press("g")
+        await pilot.pause()
+        assert screen.tasks.display and not screen.graph.display
+        assert screen.selected_task == chosen

@@ -36,9 +36,10 @@ HELP = """\
 
 The board at the top shows the nine stages; **◆ APPROVE?** marks the one that waits.
 In a past run (`H`, or `orchestrator-tui runs --open ID`): `←` `→` step through its event
-log one event at a time, `<` `>` (or shift+arrows) jump from stage to stage, `b` `e` go to
-the start and the end, `l` lists every event (enter goes to one); the board and the tasks
-show the run as it was then. `s` its summary.md, `enter` a task, `esc` back to the list.
+log one event at a time, `<` `>` (or shift+arrows) jump from stage to stage, `B` `E` go to
+the start and the end, `L` lists every event (enter goes to one); the board and the tasks
+show the run as it was then (`h` `l` follow the graph's edges, `g` the table). `s` its
+summary.md, `enter` a task, `esc` back to the list.
 
 ★ marks the critical path, ≈n the n-th group of tasks that may touch the same files. The
 graph reads left to right: a column is a wave, a line runs from a task to what depends on

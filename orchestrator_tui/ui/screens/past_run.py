@@ -1,13 +1,15 @@
 """A past run, read-only: its board, tasks and logs, and a timeline to scrub through.
 
-The same widgets as the run screen (header, board, task table, log panes), bound to this
-screen's own reactive state, clock and plan — the state being the run's log folded up to
-the timeline's position (ui/past_runs.py, core/timeline.py). Nothing here can change the
-run: there is no engine, and no key sends a command. Where the timeline stands, the clock
-is the time of that event, so a task running then shows how long it had run.
+The same widgets as the run screen (header, board, the DAG pane — the graph or, `g`, the
+wave table — and the log panes), bound to this screen's own reactive state, clock and
+plan — the state being the run's log folded up to the timeline's position
+(ui/past_runs.py, core/timeline.py). Nothing here can change the run: there is no engine,
+and no key sends a command. Where the timeline stands, the clock is the time of that
+event, so a task running then shows how long it had run. ←/→ are the timeline's here;
+the graph follows its edges with h/l.
 
-Messages from the task table and the board stop here: the app's own handlers are for the
-live run.
+Messages from the graph, the task table and the board stop here: the app's own handlers
+are for the live run.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from ..plan_view import PlanView
 from ..run_rows import started_text
 from ..view import fmt_cost, fmt_duration
 from ..widgets.agent_logs import AgentLogPanes
+from ..widgets.dag_graph import DagGraph
 from ..widgets.pipeline_board import PipelineBoard
 from ..widgets.run_header import RunHeader
 from ..widgets.task_table import TaskTable
@@ -50,10 +53,13 @@ class PastRunScreen(Screen[None]):
         Binding("right", "step(1)", "Later", key_display="→", priority=True),
         Binding("shift+left,less_than_sign", "milestone(-1)", "Prev stage", key_display="<"),
         Binding("shift+right,greater_than_sign", "milestone(1)", "Next stage", key_display=">"),
-        Binding("b", "edge(0)", "Start", show=False),  # in ? (the footer is full at 80)
-        Binding("e", "edge(1)", "End", show=False),
+        # Upper case: the graph takes b…l (h/l follow its edges, e draws only the selected
+        # task's). In ? — the footer is full at 80 columns.
+        Binding("B", "edge(0)", "Start", show=False),
+        Binding("E", "edge(1)", "End", show=False),
         Binding("s", "summary", "Summary"),
-        Binding("l", "events", "Events"),
+        Binding("L", "events", "Events"),
+        Binding("g", "toggle_dag", "Graph/table", show=False),
         Binding("enter", "detail", "Detail", show=False),
         Binding("d", "detail('diff')", "Diff", show=False),
         Binding("left_square_bracket", "cycle_log(-1)", "Prev log", show=False),
@@ -76,6 +82,8 @@ class PastRunScreen(Screen[None]):
         self.title_line = Static(self.title_text(), id="past-title", markup=False)
         self.header = RunHeader(id="header")
         self.board = PipelineBoard(id="board")
+        # The DAG pane: the graph, or (g) the wave table. ←/→ are the timeline's here.
+        self.graph = DagGraph(id="graph", keys_hint="h l edges · e lines · g table")
         self.tasks = TaskTable(id="tasks")
         self.logs = AgentLogPanes(past.log_file, id="logs")
         self.bar = TimelineBar(id="timeline")
@@ -88,6 +96,7 @@ class PastRunScreen(Screen[None]):
         yield self.header.data_bind(state, now)
         yield self.board.data_bind(state, now)
         with Container(id="main"):
+            yield self.graph.data_bind(state, now, plan)
             yield self.tasks.data_bind(state, now, plan)
             yield self.logs
         yield self.bar.data_bind(PastRunScreen.moment)
@@ -99,9 +108,11 @@ class PastRunScreen(Screen[None]):
 
     def on_mount(self) -> None:
         self.logs.border_title = "Agent output · as the run left it"
+        self.tasks.show(False)
+        self.tasks.border_subtitle = "g graph"
         self.go(self.position)
-        self.tasks.focus()
-        first_log = next((t for t in self.tasks.order if self.past.log_file(t)), None)
+        self.graph.focus()
+        first_log = next((t for t in self.task_order() if self.past.log_file(t)), None)
         if first_log is not None:  # the pane shows a log from the start, not "nothing"
             self.logs.show(first_log, self.state.tasks[first_log].status)
 
@@ -138,6 +149,7 @@ class PastRunScreen(Screen[None]):
             (self.header, RunHeader.now),
             (self.board, PipelineBoard.now),
             (self.tasks, TaskTable.now),
+            (self.graph, DagGraph.now),
         ):
             widget.set_reactive(clock, at)
         self.state = state
@@ -163,6 +175,37 @@ class PastRunScreen(Screen[None]):
         message.stop()
         self.go(message.position)
 
+    # ---- the DAG pane: the graph or the wave table, as on the run screen ---------------
+
+    @property
+    def showing_table(self) -> bool:
+        return self.has_class("-table")
+
+    @property
+    def selected_task(self) -> str | None:
+        return (self.tasks if self.showing_table else self.graph).selected_task
+
+    def select(self, task_id: str) -> None:
+        """Put the DAG pane's cursor on the task (the view on show)."""
+        (self.tasks if self.showing_table else self.graph).select(task_id)
+
+    def task_order(self) -> list[str]:
+        """The tasks in DAG order (the plan's layout, then any it does not place)."""
+        tasks = self.state.tasks
+        return list(dict.fromkeys(t for t in [*self.plan.layout.order, *tasks] if t in tasks))
+
+    def action_toggle_dag(self) -> None:
+        """`g`: the graph ⇄ the wave table, on the same selected task."""
+        selected = self.selected_task
+        self.toggle_class("-table")
+        table = self.showing_table
+        self.graph.show(not table)
+        self.tasks.show(table)
+        shown = self.tasks if table else self.graph
+        if selected is not None:
+            shown.select(selected)
+        shown.focus()
+
     # ---- looking closer ----------------------------------------------------------------
 
     def action_events(self) -> None:
@@ -179,7 +222,7 @@ class PastRunScreen(Screen[None]):
         self.app.push_screen(DocumentScreen(title, self.past.summary_markdown()))
 
     def action_detail(self, tab: str = "overview") -> None:
-        task_id = self.tasks.selected_task
+        task_id = self.selected_task
         task = self.state.tasks.get(task_id or "")
         if task is None:
             self.notify("Select a task first.", severity="warning")
@@ -195,13 +238,15 @@ class PastRunScreen(Screen[None]):
         self.app.push_screen(TaskDetailScreen(task, definition, paths, self.now, initial=tab))
 
     def action_cycle_log(self, step: int) -> None:
-        ran = [t for t in self.tasks.order if self.past.log_file(t) is not None]
+        ran = [t for t in self.task_order() if self.past.log_file(t) is not None]
         self.logs.cycle(step, ran)
 
     def action_close(self) -> None:
         self.dismiss(None)
 
-    def on_task_table_task_highlighted(self, message: TaskTable.TaskHighlighted) -> None:
+    def on_task_table_task_highlighted(
+        self, message: TaskTable.TaskHighlighted | DagGraph.TaskHighlighted
+    ) -> None:
         message.stop()
         if self.follow_timer is not None:
             self.follow_timer.stop()
@@ -210,10 +255,17 @@ class PastRunScreen(Screen[None]):
     def follow(self, task_id: str) -> None:
         self.follow_timer = None
         task = self.state.tasks.get(task_id)
-        if self.tasks.selected_task == task_id and self.past.log_file(task_id) is not None:
+        if self.selected_task == task_id and self.past.log_file(task_id) is not None:
             self.logs.show(task_id, task.status if task else None)
 
+    def on_dag_graph_task_highlighted(self, message: DagGraph.TaskHighlighted) -> None:
+        self.on_task_table_task_highlighted(message)
+
     def on_task_table_task_chosen(self, message: TaskTable.TaskChosen) -> None:
+        message.stop()
+        self.action_detail()
+
+    def on_dag_graph_task_chosen(self, message: DagGraph.TaskChosen) -> None:
         message.stop()
         self.action_detail()
 

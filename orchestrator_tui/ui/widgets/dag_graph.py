@@ -95,8 +95,11 @@ class DagGraph(StripCacheView, can_focus=True):
     now: reactive[float] = reactive(0.0, repaint=False)
     plan: reactive[PlanView] = reactive(PlanView, always_update=True, repaint=False)
 
-    def __init__(self, *, id: str | None = None) -> None:
+    def __init__(self, *, id: str | None = None, keys_hint: str = KEYS_HINT) -> None:
+        """`keys_hint`: the keys said under the pane (the past-run screen's ←/→ are its
+        timeline's, so it says h/l)."""
         super().__init__(id=id)
+        self.keys_hint = keys_hint
         self.graph = GraphLayout()
         self.shape: tuple[tuple[str, tuple[str, ...]], ...] = ()  # what the layout was made of
         self.labels: dict[str, Label] = {}
@@ -187,7 +190,7 @@ class DagGraph(StripCacheView, can_focus=True):
         """Under the pane: the selected task's title (whatever the level of detail shows)
         and the keys."""
         label = self.labels.get(self.cursor or "")
-        keys = f"{KEYS_HINT}: selected" if self.only_selected else KEYS_HINT
+        keys = f"{self.keys_hint}: selected" if self.only_selected else self.keys_hint
         caption = f"{self.cursor} {label.title} · {keys}" if label else keys
         if caption != self.border_subtitle:  # setting it repaints the whole pane
             self.border_subtitle = caption
