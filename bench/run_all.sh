@@ -11,5 +11,7 @@ for bench in plan_parse schedule overhead analyze watch_latency dag_frame ui_flo
   echo "== $bench" >&2
   timeout 1800 "$PY" "bench/$bench.py" > "$OUT/$bench.txt" 2>&1 || echo "(exit $?)" >> "$OUT/$bench.txt"
 done
+echo "== ui_flood --tiles" >&2  # the same flood with the agents side by side (six tiles)
+timeout 1800 "$PY" bench/ui_flood.py --tiles > "$OUT/ui_flood_tiles.txt" 2>&1 || echo "(exit $?)" >> "$OUT/ui_flood_tiles.txt"
 "$PY" bench/results.py "$OUT" > bench/RESULTS.md
 echo "wrote bench/RESULTS.md" >&2

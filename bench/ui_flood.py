@@ -11,9 +11,10 @@ pane's cursor on its new row); how late the event loop wakes; peak RSS; the proc
 thread count and CPU by thread during the flood; and whether every line reached the tasks'
 log files. Goals (issue 11): lag ≤ 250 ms, key-to-screen p95 ≤ 50 ms, RSS ≤ 300 MB, no
 line lost. Figures, not a test. Run it with another checkout's interpreter to measure that
-checkout (the script uses only what both have).
+checkout (the script uses only what both have). `--tiles`: the same with the agents side by
+side (`v`: six tiles at 160×45), the key moving between tiles.
 
-    python bench/ui_flood.py [--agents 16] [--rate 2000] [--seconds 20] [--trace]
+    python bench/ui_flood.py [--agents 16] [--rate 2000] [--seconds 20] [--trace] [--tiles]
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from textual import events
@@ -42,6 +43,10 @@ from orchestrator_tui.core.protocols import AgentBackend
 from orchestrator_tui.engine.pipeline import Engine, EngineOptions
 from orchestrator_tui.runtime import make_isolation
 from orchestrator_tui.ui.app import create_app
+from orchestrator_tui.ui.orchestrator_app import FOLLOW_DELAY
+from orchestrator_tui.ui.widgets.agent_tile import AgentTile
+from orchestrator_tui.ui.widgets.agent_tiles import AgentTiles
+from orchestrator_tui.ui.widgets.log_view import LogView
 
 TICK = 0.01  # each agent writes a burst every 10 ms
 DATA = re.compile(r"^(\S+) (\d{7}) t=(\d+\.\d+) ")
@@ -112,6 +117,10 @@ async def flood(args: argparse.Namespace) -> None:
         graph = app.run_screen.graph  # the DAG pane as it opens: the graph
         while sum(1 for t in app.state.tasks.values() if t.status == "running") < args.agents:
             await asyncio.sleep(0.01)
+        tiles = app.run_screen.tiles
+        if args.tiles:  # the agents side by side: six tiles at 160×45
+            await pilot.press("v")
+            await asyncio.sleep(0.1)
         flood_started = time.perf_counter()
         stalls: list[float] = []
 
@@ -141,6 +150,12 @@ async def flood(args: argparse.Namespace) -> None:
             return strip
 
         graph.render_line = render_row  # type: ignore[method-assign]
+        for tile in tiles.tiles:  # in tiles: the frame that draws the selected tile
+            tile.render_line = tile_probe(tile, tiles, cursor_drawn)  # type: ignore[method-assign]
+        drawn: dict[str, float] = {}  # when an agent's last line was first drawn
+        watched = (tiles.tiles[0].task_id or "") if args.tiles else ""
+        for tile in tiles.tiles if args.tiles else []:
+            last_line_probe(tile, watched, expected, drawn)
         key = "down"
         threads: dict[str, float] = {}
         thread_count, python_threads = 0, []
@@ -151,42 +166,44 @@ async def flood(args: argparse.Namespace) -> None:
                 python_threads = sorted(t.name for t in threading.enumerate())
             await asyncio.sleep(0.25)
             # A key as the terminal driver delivers it; wait for the frame that shows it.
-            layer = graph.graph.layer(0)  # the flood's tasks: one layer, no dependencies
-            here = layer.index(graph.selected_task or layer[0])
-            target = layer[max(0, min(len(layer) - 1, here + (1 if key == "down" else -1)))]
+            if args.tiles:
+                order = tiles.order
+                step = 1 if key == "down" else -1
+                target = order[max(0, min(len(order) - 1, tiles.selected + step))]
+            else:
+                layer = graph.graph.layer(0)  # the flood's tasks: one layer, no dependencies
+                here = layer.index(graph.selected_task or layer[0])
+                target = layer[max(0, min(len(layer) - 1, here + (1 if key == "down" else -1)))]
             cursor_drawn.pop(target, None)
             pressed = time.perf_counter()
-            app.post_message(events.Key(key, None))
+            app.post_message(
+                events.Key(("right" if key == "down" else "left") if args.tiles else key, None)
+            )
             while target not in cursor_drawn and time.perf_counter() - pressed < 5:
                 await asyncio.sleep(0.002)
             latencies.append(cursor_drawn.get(target, time.perf_counter()) - pressed)
             key = "up" if key == "down" else "down"
         watcher.cancel()
-        # The end of the flood: when the pane on show draws its agent's last line — the
-        # moment its row is rendered for a frame — against when the agent wrote it.
-        view = logs.view
-        drawn: dict[str, float] = {}
-        draw_line = view.render_line
-
-        def render_line(y: int) -> Strip:
-            strip = draw_line(y)
-            text = strip.text
-            if text.startswith(f"{logs.active} {expected - 1:07d} "):
-                drawn.setdefault(text.split(" ", 1)[0], time.time())
-            return strip
-
-        view.render_line = render_line  # type: ignore[method-assign]
-        view.refresh()
+        # The end of the flood: when the pane on show (in tiles: the first tile, watched
+        # from the start, since its agent may end before the others) draws its agent's
+        # last line — the moment its row is rendered for a frame — against when the
+        # agent wrote it.
+        if not args.tiles:
+            await asyncio.sleep(FOLLOW_DELAY + 0.08)  # the log pane follows the last key
+            watched = logs.active or ""
+            last_line_probe(logs.view, watched, expected, drawn)
         deadline = time.perf_counter() + 15
-        while logs.active not in drawn and time.perf_counter() < deadline:
+        while watched not in drawn and time.perf_counter() < deadline:
             await asyncio.sleep(0.001)
-        last = f"{logs.active} {expected - 1:07d} "
-        tail = [view.lines[-back] for back in range(1, min(9, len(view.lines) + 1))]
+
+        last = f"{watched} {expected - 1:07d} "
+        lines = logs.panes[watched].lines if watched in logs.panes else []
+        tail = [lines[-back] for back in range(1, min(9, len(lines) + 1))]
         match = DATA.match(next((line for line in tail if line.startswith(last)), ""))
         written = float(match.group(3)) if match else float("nan")
-        lag = drawn.get(logs.active or "", float("nan")) - written
-        if logs.active not in drawn:
-            print("final line not drawn; the pane ends with:", list(view.lines)[-5:])
+        lag = drawn.get(watched, float("nan")) - written
+        if watched not in drawn:
+            print("final line not drawn; the pane ends with:", list(lines)[-5:])
         flood_seconds = time.perf_counter() - flood_started
         ui_cpu, cpu = time.thread_time() - ui_cpu_start, time.process_time() - cpu_start
         if os.environ.get("FLOOD_PROFILE"):
@@ -206,6 +223,8 @@ async def flood(args: argparse.Namespace) -> None:
     lost = check_logs(root, run_id, args.agents, expected)
 
     total = args.agents * expected
+    if args.tiles:
+        print(f"layout                       agents side by side (v): 6 tiles of {args.agents}")
     print(
         f"agents × rate × seconds      {args.agents} × {args.rate:,} lines/s × {args.seconds:g} s"
     )
@@ -256,6 +275,35 @@ async def flood(args: argparse.Namespace) -> None:
     print(f"every line in the log files  {'yes' if not lost else 'NO: ' + lost}")
 
 
+def last_line_probe(
+    view: LogView | AgentTile, watched: str, expected: int, drawn: dict[str, float]
+) -> None:
+    """Note when `view` first draws `watched`'s last line."""
+    draw_line = view.render_line
+
+    def render_line(y: int) -> Strip:
+        strip = draw_line(y)
+        if strip.text.startswith(f"{watched} {expected - 1:07d} "):
+            drawn.setdefault(watched, time.time())
+        return strip
+
+    view.render_line = render_line  # type: ignore[method-assign]
+    view.refresh()
+
+
+def tile_probe(tile: AgentTile, tiles: AgentTiles, drawn: dict[str, float]) -> Callable:
+    """The tile's render_line, noting when the selected tile draws its first row."""
+    draw = tile.render_line
+
+    def render_line(y: int) -> Strip:
+        strip = draw(y)
+        if y == 0 and tile.task_id and tile.task_id == tiles.selected_task:
+            drawn[tile.task_id] = time.perf_counter()
+        return strip
+
+    return render_line
+
+
 def cpu_by_thread() -> dict[str, float]:
     """CPU seconds of this process's live threads, grouped by name (Linux /proc)."""
     names = {t.native_id: t.name for t in threading.enumerate()}
@@ -300,6 +348,7 @@ def main() -> None:
     parser.add_argument("--rate", type=int, default=2000, help="lines per second per agent")
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--trace", action="store_true", help="follow one line to the screen")
+    parser.add_argument("--tiles", action="store_true", help="the agents side by side (v)")
     args = parser.parse_args()
     if args.trace:
         from trace_line import trace

@@ -175,6 +175,9 @@ class RunActions:
     def action_toggle_dag(self: AppHost) -> None:
         self.run_screen.action_toggle_dag()
 
+    def action_toggle_tiles(self: AppHost) -> None:
+        self.run_screen.action_toggle_tiles()
+
     def action_cycle_log(self: AppHost, step: int) -> None:
         tasks = self.state.tasks
         order = [*self.plan.layout.order, *tasks]

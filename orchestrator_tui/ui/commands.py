@@ -16,6 +16,7 @@ ACTIONS: tuple[tuple[str, str, str], ...] = (
     ("Show the selected task", "detail", "enter"),
     ("Show the selected task's diff", "diff", "d"),
     ("The DAG pane: graph or wave table", "toggle_dag", "g"),
+    ("The running agents side by side (tiles) or one log", "toggle_tiles", "v"),
     ("Next agent log", "cycle_log(1)", "]"),
     ("Previous agent log", "cycle_log(-1)", "["),
     ("Past runs: any run read-only, with its timeline", "past_runs", "H"),

@@ -61,6 +61,15 @@ class GraphLayout:
         column = self.columns[n]
         return [node for _row, node in sorted(column.items()) if isinstance(node, str)]
 
+    def edges_of(self, task_id: str) -> set[Edge]:
+        """The task's edges: from its dependencies, to its dependents."""
+        edges = {(dep, task_id) for dep in self.depends.get(task_id, ())}
+        return edges | {(task_id, later) for later in self.dependents.get(task_id, ())}
+
+    def neighbours(self, task_id: str, other: str) -> bool:
+        """Whether `other` is a dependency or a dependent of the task."""
+        return other in self.depends.get(task_id, ()) or other in self.dependents.get(task_id, ())
+
     def rows_touched(self, task_id: str) -> set[int]:
         """The rows a change of the task's highlight redraws: its own, its neighbours',
         and every row its edges pass through."""

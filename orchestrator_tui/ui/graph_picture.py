@@ -15,9 +15,13 @@ from dataclasses import dataclass
 
 from rich.cells import cell_len, set_cell_size
 
+from ..core.state import TaskState
 from .graph_layout import GraphLayout, Via
 from .graph_routing import Cell, Edge
+from .view import TASK_ICONS
 
+CRITICAL_MARK = "★"
+OVERLAP_MARK = "≈"
 MAX_TITLE = 32  # cells of title a node shows at most
 MIN_TITLE = 6  # below this a title says nothing: none at all
 FOCUS_TITLE = 16  # the layers at work, when the picture must scroll anyway
@@ -56,6 +60,23 @@ class Frame:
             if start <= x < start + width:
                 return n
         return None
+
+
+def label_of(task: TaskState, critical: bool, group: int | None) -> Label:
+    """`▶ T3 ★ ≈2` and the title: glyph, ID, on the critical path, in overlap group 2."""
+    head = f"{TASK_ICONS[task.status]} {task.id}"
+    if critical:
+        head += f" {CRITICAL_MARK}"
+    if group is not None:
+        head += f" {OVERLAP_MARK}{group}"
+    return Label(head, " ".join((task.title or "").split()))
+
+
+def task_at(layout: GraphLayout, frame: Frame, x: int, y: int) -> str | None:
+    """The task drawn at column x of row y, if any (a click)."""
+    layer = frame.layer_at(x)
+    node = layout.columns[layer].get(y) if layer is not None else None
+    return node if isinstance(node, str) else None
 
 
 def label_sizes(layout: GraphLayout, labels: Mapping[str, Label]) -> list[list[tuple[int, int]]]:

@@ -38,6 +38,7 @@ from .screens.approval import ApprovalScreen
 from .screens.document import DocumentScreen
 from .screens.run_screen import RunScreen
 from .sink import EngineSink
+from .widgets.agent_tiles import AgentTiles
 from .widgets.dag_graph import DagGraph
 from .widgets.pipeline_board import PipelineBoard
 from .widgets.task_table import TaskTable
@@ -231,6 +232,9 @@ class OrchestratorApp(AskingActions, RunActions, RunReactions, App[None]):
         self.open_detail(message.task_id, "overview")
 
     def on_dag_graph_task_chosen(self, message: DagGraph.TaskChosen) -> None:
+        self.open_detail(message.task_id, "overview")
+
+    def on_agent_tiles_task_chosen(self, message: AgentTiles.TaskChosen) -> None:
         self.open_detail(message.task_id, "overview")
 
     def on_pipeline_board_stage_selected(self, message: PipelineBoard.StageSelected) -> None:

@@ -28,6 +28,8 @@ HELP = """\
 | `←` `→` | in the graph: to a dependency / to a dependent of the selected task |
 | `↑` `↓` | in the graph: up and down the task's layer; in the table: the rows |
 | `e` | in the graph: draw every line / only the selected task's |
+| `v` | the running agents side by side, 2, 4 or 6 tiles (again: back) |
+| `←→↑↓` `[` `]` `z` | in the tiles: move, turn the page, zoom the selected tile |
 | `tab` | move between panes |
 | `H` | past runs: the workspace's runs; `enter` opens one read-only (below) |
 | `ctrl+p` | command palette: every action by name |

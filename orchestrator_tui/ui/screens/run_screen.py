@@ -23,6 +23,7 @@ from textual.widgets import Footer
 from ...core.state import RunState
 from ..plan_view import PlanView
 from ..widgets.agent_logs import AgentLogPanes
+from ..widgets.agent_tiles import AgentTiles
 from ..widgets.alert_banner import AlertBanner
 from ..widgets.asking_banner import AskingBanner
 from ..widgets.dag_graph import DagGraph
@@ -45,6 +46,7 @@ class RunScreen(Screen[None]):
         Binding("t", "app.take_over", "Take over", show=False),  # in ? and ctrl+p
         Binding("d", "app.diff", "Diff"),
         Binding("g", "toggle_dag", "Graph/table", show=False),  # in ? and ctrl+p
+        Binding("v", "toggle_tiles", "Agents side by side", show=False),
         Binding("enter", "app.detail", "Detail", show=False),
         Binding("left_square_bracket", "app.cycle_log(-1)", "Prev log", show=False),
         Binding("right_square_bracket", "app.cycle_log(1)", "Next log", show=False),
@@ -78,6 +80,7 @@ class RunScreen(Screen[None]):
         self.graph = DagGraph(id="graph")  # the DAG pane: the graph, or (g) the wave table
         self.tasks = TaskTable(id="tasks")
         self.logs = AgentLogPanes(log_file, id="logs")
+        self.tiles = AgentTiles(self.logs, id="tiles")  # `v`: the agents side by side
         self.footer = Footer()
 
     def compose(self) -> ComposeResult:
@@ -95,6 +98,7 @@ class RunScreen(Screen[None]):
             yield self.graph.data_bind(state, now, plan)
             yield self.tasks.data_bind(state, now, plan)
             yield self.logs
+            yield self.tiles.data_bind(state, now)
         yield self.footer
 
     def on_resize(self) -> None:
@@ -108,6 +112,7 @@ class RunScreen(Screen[None]):
         self.logs.border_title = "Agent output"
         self.tasks.show(False)
         self.tasks.border_subtitle = "g graph"
+        self.logs.after_flush = self.tiles.lines_arrived
         self.graph.focus()
 
     # ---- the DAG pane: the graph or the wave table, one cursor -------------------------
@@ -117,8 +122,32 @@ class RunScreen(Screen[None]):
         return self.has_class("-table")
 
     @property
+    def showing_tiles(self) -> bool:
+        return self.has_class("-tiles")
+
+    @property
     def selected_task(self) -> str | None:
+        """The task the keys act on: the selected tile's, else the DAG pane's."""
+        if self.showing_tiles:
+            return self.tiles.selected_task
         return (self.tasks if self.showing_table else self.graph).selected_task
+
+    def action_toggle_tiles(self) -> None:
+        """`v`: the running agents side by side (the whole main area) ⇄ the DAG pane and
+        one agent's log; the selected tile's task becomes the DAG pane's selection."""
+        if self.showing_tiles:
+            chosen = self.tiles.selected_task
+            self.remove_class("-tiles")
+            self.tiles.show(False)
+            shown = self.tasks if self.showing_table else self.graph
+            if chosen is not None:
+                shown.select(chosen)
+            shown.focus()
+            return
+        selected = self.selected_task
+        self.add_class("-tiles")
+        self.tiles.show(True, selected)
+        self.tiles.focus()
 
     def action_toggle_dag(self) -> None:
         """`g`: the graph ⇄ the wave table, on the same selected task."""

@@ -55,6 +55,7 @@ class AgentLogPanes(Vertical):
         super().__init__(id=id)
         self.log_file = log_file
         self.source: Callable[[], None] | None = None  # drains the engine's output buffers
+        self.after_flush: Callable[[], None] | None = None  # the tiles: lines may have come
         self.panes: dict[str, Pane] = {}
         self.active: str | None = None
         self.lines_received = 0
@@ -140,6 +141,8 @@ class AgentLogPanes(Vertical):
         if pane is not None and pane.fresh:
             pane.fresh = False
             self.view.lines_added(pane.total)
+        if self.after_flush is not None:
+            self.after_flush()
 
     def draw_tabs(self) -> None:
         self.strip.show([(t, p.status) for t, p in self.panes.items()], self.active)
@@ -149,6 +152,16 @@ class AgentLogPanes(Vertical):
         self.show(message.task_id)
 
     # ---- bookkeeping ---------------------------------------------------------------------
+
+    def filled(self, task_id: str) -> Pane:
+        """The task's pane, with the tail of its log file when it has no lines yet (a
+        resumed run): for the tiles, which read the buffers without showing a tab."""
+        pane = self.pane(task_id)
+        if not pane.lines:
+            tail = self.read_tail(task_id)
+            pane.lines.extend(tail)
+            pane.total += len(tail)
+        return pane
 
     def pane(self, task_id: str) -> Pane:
         pane = self.panes.get(task_id)

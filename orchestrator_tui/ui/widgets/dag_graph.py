@@ -30,26 +30,25 @@ from textual.strip import Strip
 from ...core.models import TaskStatus
 from ...core.state import RunState, TaskState
 from ..graph_layout import GraphLayout, layout_graph
-from ..graph_picture import Frame, Label, Piece, frame_for, row_pieces
+from ..graph_picture import (
+    CRITICAL_MARK,
+    Frame,
+    Label,
+    Piece,
+    frame_for,
+    label_of,
+    row_pieces,
+    task_at,
+)
 from ..graph_routing import Edge
 from ..plan_view import PlanView
-from ..view import TASK_ICONS, DagLayout
+from ..view import DagLayout
 from .strip_cache import StripCacheView
-from .task_table import CRITICAL_MARK, tasks_title
+from .task_table import tasks_title
 
 FINISHED = (TaskStatus.DONE, TaskStatus.SKIPPED)
 AT_WORK = (TaskStatus.RUNNING, TaskStatus.FAILED, TaskStatus.CONFLICT, TaskStatus.TAKEN_OVER)
-OVERLAP_MARK = "≈"
-KEYS_HINT = "←→ edges · e lines · g table"
-
-
-def label_of(task: TaskState, critical: bool, group: int | None) -> Label:
-    head = f"{TASK_ICONS[task.status]} {task.id}"
-    if critical:
-        head += f" {CRITICAL_MARK}"
-    if group is not None:
-        head += f" {OVERLAP_MARK}{group}"
-    return Label(head, " ".join((task.title or "").split()))
+KEYS_HINT = "←→ edges · e lines · g table · v tiles"
 
 
 class DagGraph(StripCacheView, can_focus=True):
@@ -199,20 +198,12 @@ class DagGraph(StripCacheView, can_focus=True):
         if self.cursor is not None:
             self.post_message(DagGraph.TaskChosen(self.cursor))
 
-    def task_at(self, x: int, y: int) -> str | None:
-        layer = self.frame.layer_at(x)
-        if layer is None:
-            return None
-        node = self.graph.columns[layer].get(y)
-        return node if isinstance(node, str) else None
-
     def on_click(self, event: events.Click) -> None:
         offset = event.get_content_offset(self)
         if offset is None:
             return
-        task = self.task_at(
-            round(self.scroll_offset.x) + offset.x, round(self.scroll_offset.y) + offset.y
-        )
+        x, y = round(self.scroll_offset.x) + offset.x, round(self.scroll_offset.y) + offset.y
+        task = task_at(self.graph, self.frame, x, y)
         if task is None:
             return
         if task == self.cursor or event.chain > 1:
@@ -295,17 +286,12 @@ class DagGraph(StripCacheView, can_focus=True):
 
     def finished_layers(self, layers: set[int], everything: bool) -> bool:
         """Update which layers are finished (all done or skipped); whether that changed."""
+        before = set(self.finished)
         if everything:
-            before = set(self.finished)
-            layers = set(range(self.graph.layer_count))
-            self.finished = set()
-        else:
-            before = set(self.finished)
+            layers, self.finished = set(range(self.graph.layer_count)), set()
         for n in layers:
-            if all(self.statuses.get(t) in FINISHED for t in self.graph.layer(n)):
-                self.finished.add(n)
-            else:
-                self.finished.discard(n)
+            done = all(self.statuses.get(t) in FINISHED for t in self.graph.layer(n))
+            (self.finished.add if done else self.finished.discard)(n)
         return self.finished != before
 
     def frame_now(self) -> Frame:
@@ -381,17 +367,12 @@ class DagGraph(StripCacheView, can_focus=True):
         if mine:
             text = piece.text
             if self.only_selected and piece.cells:
-                edges = self.cursor_edges()
+                edges = self.graph.edges_of(self.cursor or "")
                 text = "".join(cell.char_of(edges) for cell in piece.cells)
             return text, self.style("edge-selected")
         if any(self.critical_edge(edge) for edge in piece.edges):
             return piece.text, self.style("edge-critical")
         return piece.text, self.style("edge")
-
-    def cursor_edges(self) -> set[Edge]:
-        cursor = self.cursor or ""
-        edges = {(dep, cursor) for dep in self.graph.depends.get(cursor, ())}
-        return edges | {(cursor, later) for later in self.graph.dependents.get(cursor, ())}
 
     def critical_edge(self, edge: Edge) -> bool:
         return edge[0] in self.critical and edge[1] in self.critical
@@ -401,15 +382,9 @@ class DagGraph(StripCacheView, can_focus=True):
         style = self.style(status.value)
         if task_id == self.cursor:
             return style + self.own_style("cursor" if self.has_focus else "cursor-blurred")
-        if self.cursor is not None and self.is_near(task_id):
+        if self.cursor is not None and self.graph.neighbours(self.cursor, task_id):
             return style + self.own_style("near")
         return style
-
-    def is_near(self, task_id: str) -> bool:
-        cursor = self.cursor or ""
-        return task_id in self.graph.depends.get(cursor, ()) or task_id in (
-            self.graph.dependents.get(cursor, ())
-        )
 
     def style(self, name: str) -> Style:
         """A component class's style over the pane's own, cached (the DOM walk is slow)."""
