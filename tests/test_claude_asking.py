@@ -259,3 +259,36 @@ def test_a_rule_allows_without_asking_and_a_timeout_denies_with_the_reason(
     assert any("TIMED_OUT_NO" in text for text in tool_results(api, "open('b.txt'"))
     # a timeout is not a person's no: the refusal fails the task
     assert engine.state.tasks["A2"].reason.startswith("permission denied: Bash"), implement
+
+
+def test_an_interrupted_turn_and_the_next_one_count_their_cost_once(
+    tmp_path: Path, claude: str, api: FakeAnthropic
+) -> None:
+    """Issue 14: after `interrupt` and a new message the CLI gives a second `result` whose
+    `total_cost_usd` is the session's running total (it includes the first turn's) while
+    its `usage` is the second turn's alone: the task was charged the first turn twice and
+    the second turn's output tokens not at all."""
+    events = AskingEvents(lambda request: None)  # the Bash request waits: the turn has cost
+
+    def interrupt_then_say() -> None:
+        channel = channel_in_turn(events)
+        wait_until(lambda: bool(events.requests), 60, "the Bash request")
+        channel.interrupt()
+        wait_until(channel.holding, 60, "the agent waiting after the interrupt")
+        channel.say("REPLY: after the interrupt")
+
+    threading.Thread(target=interrupt_then_say, daemon=True).start()
+    prompt = f"COST_CASE\nBASH: {RUN_PY}"
+    result, _ = run_claude(tmp_path, claude, api, prompt, events, timeout=60.0)
+    assert result.ok, (result, events.lines)
+    results = [
+        json.loads(line)
+        for line in (tmp_path / "logs" / "T1.log").read_text().splitlines()
+        if line.startswith('{"type":"result"')
+    ]
+    first, last = results[0], results[-1]
+    assert len(results) == 2 and first["subtype"] == "error_during_execution"
+    assert last["total_cost_usd"] > first["total_cost_usd"] > 0  # a running total
+    tokens_in = sum(r["usage"]["input_tokens"] for r in results)
+    tokens_out = sum(r["usage"]["output_tokens"] for r in results)
+    assert events.totals == (tokens_in, tokens_out, pytest.approx(last["total_cost_usd"]))

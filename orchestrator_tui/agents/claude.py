@@ -11,9 +11,11 @@ Success needs exit 0, `is_error` false and no `permission_denials`. An API error
 with `subtype: success` and `is_error: true`; `error_max_turns` means --max-turns was hit.
 
 Usage is reported as increments: each assistant message's tokens when the next one starts
-(so a task budget can stop a long run), then at the result line whatever the result's
-totals add to that, and the run's `total_cost_usd`. Input tokens count cache reads and
-writes too: they are tokens the model read.
+(so a task budget can stop a long run), then at each result line whatever that turn's
+`usage` adds to them, and what `total_cost_usd` — the session's running total, not the
+turn's — adds to the cost reported before (an interrupted turn and the next message's
+turn give two results). Input tokens count cache reads and writes too: they are tokens the
+model read.
 """
 
 from __future__ import annotations
@@ -60,8 +62,9 @@ class ClaudeParser(OutputParser):
         self.result_line: dict[str, Any] | None = None
         self.message_id = ""
         self.message_usage: dict[str, Any] = {}
-        self.reported_in = 0
-        self.reported_out = 0
+        self.turn_in = 0  # tokens reported for the current turn (a `result` ends it)
+        self.turn_out = 0
+        self.reported_cost = 0.0  # of the session's running total_cost_usd
         self.pending_files: dict[str, str] = {}
         self.control = Control(job, events)
         self.control.send(user_message(job.prompt))
@@ -140,13 +143,16 @@ class ClaudeParser(OutputParser):
         usage = data.get("usage") if isinstance(data.get("usage"), dict) else {}
         total_in, total_out = input_tokens(usage), int(usage.get("output_tokens") or 0)
         self.commit_message_usage()
+        # `usage` is this turn's; `total_cost_usd` the session's running total (after an
+        # interrupt and a new message a second `result` comes: its cost includes the first's)
         cost = float(data.get("total_cost_usd") or 0.0)
-        more_in = max(0, total_in - self.reported_in)
-        more_out = max(0, total_out - self.reported_out)
-        if more_in or more_out or cost:
-            self.events.usage(more_in, more_out, cost)
-        self.reported_in += more_in
-        self.reported_out += more_out
+        more_in = max(0, total_in - self.turn_in)
+        more_out = max(0, total_out - self.turn_out)
+        more_cost = max(0.0, cost - self.reported_cost)
+        if more_in or more_out or more_cost:
+            self.events.usage(more_in, more_out, more_cost)
+        self.reported_cost = max(self.reported_cost, cost)
+        self.turn_in = self.turn_out = 0
         turns = data.get("num_turns")
         seconds = float(data.get("duration_ms") or 0) / 1000
         state = "error" if data.get("is_error") else data.get("subtype", "done")
@@ -171,8 +177,8 @@ class ClaudeParser(OutputParser):
         used_out = int(self.message_usage.get("output_tokens") or 0)
         self.message_usage = {}
         if used_in or used_out:
-            self.reported_in += used_in
-            self.reported_out += used_out
+            self.turn_in += used_in
+            self.turn_out += used_out
             self.events.usage(used_in, used_out, 0.0)
 
     def finish(self) -> None:
