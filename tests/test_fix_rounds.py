@@ -159,3 +159,29 @@ def test_changes_requested_at_an_auto_approved_review_go_back_to_the_named_task(
         capture_output=True, text=True, timeout=30, check=True,
     ).stdout  # fmt: skip
     assert "if b else 0" in shown
+
+
+def test_a_stage_a_fix_round_reset_shows_the_round_not_the_last_rounds_time() -> None:
+    """Seen while scrubbing a past run: after a send-back, the stages waiting to run again
+    showed the time of the round before; they show only the round until they start."""
+    from orchestrator_tui.core.state import RunState, replay
+
+    at = 1000.0
+    events: list[ev.EventBase] = []
+    for stage in (StageName.IMPLEMENT, StageName.SECURITY, StageName.TEST):
+        events += [
+            ev.StageStarted(stage=stage, at=at),
+            ev.StageFinished(stage=stage, status="done", summary="ok", at=at + 12),
+        ]
+        at += 20
+    state = replay(events, RunState())
+    board = PipelineBoard()
+    board.state = state
+    assert board.below(StageName.SECURITY) == "12s"
+    state = replay([ev.FixRoundStarted(stage=StageName.TEST, round=1, tasks=("T1",))], state)
+    board.state = state
+    for stage in (StageName.IMPLEMENT, StageName.SECURITY, StageName.TEST):
+        assert board.below(stage) == "↺1", stage  # pending again: no stale time
+    state = replay([ev.StageStarted(stage=StageName.IMPLEMENT, at=at)], state)
+    board.state, board.now = state, at + 3
+    assert board.below(StageName.IMPLEMENT) == "3.0s ↺1"

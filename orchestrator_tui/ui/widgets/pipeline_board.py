@@ -67,6 +67,8 @@ class PipelineBoard(Widget):
             return FAILED_BADGE if failed else BADGE
         if not stage_state.started_at:
             return ""
+        if status == StageStatus.PENDING and stage_state.fix_round:
+            return f"↺{stage_state.fix_round}"  # to run again: its last round's time is old
         elapsed = stage_elapsed(
             self.state, status, stage_state.started_at, stage_state.finished_at, self.now
         )
