@@ -11,6 +11,7 @@ from app_support import (
     T0,
     WORKSPACE,
     fake_app,
+    forty_tasks_running,
     mid_implement,
     output,
     passed,
@@ -209,3 +210,64 @@ def test_picture_of_a_zoomed_tile(snap_compare, tmp_path: Path) -> None:
     app, _engine = fake_app(tmp_path / "ws", start_engine=False)
     run_before = tiles_after(agents_at_work(6), ("v", "right", "z"))
     assert snap_compare(app, terminal_size=(120, 40), run_before=run_before)
+
+
+@run_async
+async def test_running_agents_come_first_and_ended_ones_only_fill_the_page(
+    tmp_path: Path,
+) -> None:
+    """A trial found the tiles of agents that had just ended ahead of the running ones,
+    pushing these to a second page."""
+    app, _engine = fake_app(tmp_path / "ws", start_engine=False)
+    events = [
+        *agents_at_work(8),
+        ev.TaskFinished(task="A1", status="done", reason="ok", at=T0 + 90),
+        ev.TaskFinished(task="A2", status="done", reason="ok", at=T0 + 91),
+        ev.TaskFinished(task="A3", status="done", reason="ok", at=T0 + 92),
+    ]  # the frozen clock is T0 + 95: all three ended in the last 15 s
+    async with app.run_test(size=(160, 45)) as pilot:
+        await opened(pilot, app, events)
+        await pilot.press("v")
+        await pilot.pause()
+        tiles = app.run_screen.tiles
+        assert tiles.order == ["A4", "A5", "A6", "A7", "A8", "A3"]  # one slot left: A3
+        assert "5 running, 1 just ended" in tiles.border_title
+        assert "page" not in tiles.border_title
+
+
+@run_async
+async def test_a_tile_opened_as_its_agent_starts_shows_its_first_lines_once(
+    tmp_path: Path,
+) -> None:
+    """A trial showed an agent's first line twice: the tile read the log file's tail of a
+    task the app had seen start, then got the same line from the buffers."""
+    app, engine = fake_app(tmp_path / "ws", start_engine=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await opened(pilot, app, agents_at_work(0))
+        await pilot.press("v")
+        await pilot.pause()
+        log = engine.files.log("A1")
+        log.parent.mkdir(parents=True, exist_ok=True)
+        log.write_text("[sim] A1 attempt 1\n")  # the engine writes the file as lines come
+        seq = app.state.last_seq
+        feed(app, [ev.TaskStarted(task="A1", agent="sim", seq=seq + 1, at=T0 + 60)])
+        await pilot.pause(FLUSH_SECONDS + 0.05)
+        feed(app, [output("A1", ["[sim] A1 attempt 1"], T0 + 61)])
+        await pilot.pause(FLUSH_SECONDS + 0.05)
+        assert list(app.run_screen.logs.panes["A1"].lines) == ["[sim] A1 attempt 1"]
+
+
+@run_async
+async def test_back_from_the_tiles_the_graph_shows_the_tiles_task(tmp_path: Path) -> None:
+    """A trial found the graph scrolled far sideways after `v` `v`: it had been asked to
+    show the task while it had no size."""
+    app, _engine = fake_app(tmp_path / "ws", start_engine=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await opened(pilot, app, forty_tasks_running())
+        await pilot.press("v", "right", "v")
+        await pilot.pause()
+        graph = app.run_screen.graph
+        layer, _row = graph.graph.place[graph.selected_task or ""]
+        left, width = round(graph.scroll_offset.x), graph.scrollable_content_region.width
+        start, size = graph.frame.starts[layer], graph.frame.widths[layer]
+        assert left <= start and start + size <= left + width, (left, start, size, width)

@@ -42,6 +42,7 @@ class Pane:
     lines: deque[str] = field(default_factory=lambda: deque(maxlen=BUFFER_LINES))
     total: int = 0  # lines ever added (the buffer keeps the last BUFFER_LINES)
     fresh: bool = False  # lines added since the view last heard of them
+    live: bool = False  # the app saw it start: its lines come from the buffers, not the file
     notes: list[tuple[float, str]] = field(default_factory=list)  # (due, line)
 
 
@@ -84,6 +85,7 @@ class AgentLogPanes(Vertical):
     def task_started(self, task_id: str) -> None:
         pane = self.pane(task_id)
         pane.status = TaskStatus.RUNNING
+        pane.live = True
         current = self.panes.get(self.active or "")
         if current is None or current.status != TaskStatus.RUNNING:
             self.show(task_id)
@@ -105,10 +107,7 @@ class AgentLogPanes(Vertical):
         pane = self.pane(task_id)
         if status is not None:
             pane.status = status
-        if not pane.lines:
-            tail = self.read_tail(task_id)
-            pane.lines.extend(tail)
-            pane.total += len(tail)
+        self.load_tail(pane)
         if self.active == task_id:
             return
         self.active = task_id
@@ -157,11 +156,18 @@ class AgentLogPanes(Vertical):
         """The task's pane, with the tail of its log file when it has no lines yet (a
         resumed run): for the tiles, which read the buffers without showing a tab."""
         pane = self.pane(task_id)
-        if not pane.lines:
-            tail = self.read_tail(task_id)
+        self.load_tail(pane)
+        return pane
+
+    def load_tail(self, pane: Pane) -> None:
+        """A pane with no lines that the app did not see start (a resumed run, a task
+        that ran before the app opened) starts from its log file's tail. One the app saw
+        start gets its lines from the buffers: reading the file too would show its first
+        lines twice."""
+        if not pane.lines and not pane.live:
+            tail = self.read_tail(pane.task_id)
             pane.lines.extend(tail)
             pane.total += len(tail)
-        return pane
 
     def pane(self, task_id: str) -> Pane:
         pane = self.panes.get(task_id)

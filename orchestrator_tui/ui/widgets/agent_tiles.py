@@ -21,7 +21,7 @@ from textual.reactive import reactive
 
 from ...core.models import TaskStatus
 from ...core.state import RunState
-from .agent_logs import AgentLogPanes
+from .agent_logs import AgentLogPanes, Pane
 from .agent_tile import AgentTile
 
 MAX_TILES = 6
@@ -99,17 +99,23 @@ class AgentTiles(Container, can_focus=True):
         return self.order[self.selected] if 0 <= self.selected < len(self.order) else None
 
     def tasks_to_show(self) -> list[str]:
-        """The running tasks in plan order, and those that ended in the last
-        LINGER_SECONDS (their last lines stay readable); with none, the last that ran."""
+        """The running tasks in plan order, then — in what room their pages leave — those
+        that ended in the last LINGER_SECONDS (their last lines stay readable); with none
+        running, the last that ran."""
         tasks, now = self.state.tasks, self.now
-        running = [
-            t
-            for t, task in tasks.items()
-            if task.status == TaskStatus.RUNNING
-            or (task.finished_at and 0 <= now - task.finished_at < LINGER_SECONDS)
-        ]
+        running = [t for t, task in tasks.items() if task.status == TaskStatus.RUNNING]
         if running:
-            return running
+            room = self.room
+            spare = -len(running) % room
+            ended = [
+                t
+                for t, task in tasks.items()
+                if task.status != TaskStatus.RUNNING
+                and task.finished_at
+                and 0 <= now - task.finished_at < LINGER_SECONDS
+            ]
+            ended.sort(key=lambda t: -tasks[t].finished_at)  # the newest first
+            return running + ended[:spare]
         ran = [t for t in reversed(self.logs.panes) if t in tasks and tasks[t].started_at]
         return ran[:MAX_TILES]
 
@@ -121,6 +127,7 @@ class AgentTiles(Container, can_focus=True):
             if selected in order:
                 self.order, self.selected = order, order.index(selected)
             self.sync()
+            self.call_after_refresh(self.sync)  # again with the size it is laid out at
 
     def watch_state(self) -> None:
         self.sync()
@@ -150,7 +157,7 @@ class AgentTiles(Container, can_focus=True):
             self.styles.grid_size_rows = rows
         for n, tile in enumerate(self.tiles):
             task_id = page[n] if n < len(page) else None
-            pane = self.logs.filled(task_id) if task_id is not None else None
+            pane = self.pane_of(task_id) if task_id is not None else None
             tile.assign(pane)
             tile.display = pane is not None
             tile.set_class(task_id is not None and task_id == self.selected_task, "-selected")
@@ -175,6 +182,15 @@ class AgentTiles(Container, can_focus=True):
             return f"Agents · {what} · {self.selected + 1} of {count} · zoomed (z)"
         page = f" · page {self.page + 1}/{pages} ([ ])" if pages > 1 else ""
         return f"Agents · {what}{page}"
+
+    def pane_of(self, task_id: str) -> Pane:
+        """A running task's pane gets its lines from the buffers (this state may be ahead
+        of the log panes hearing that it started: no file tail, or its first lines would
+        show twice); an ended one starts from its log file's tail if it has no lines."""
+        task = self.state.tasks.get(task_id)
+        if task is not None and task.status == TaskStatus.RUNNING:
+            return self.logs.pane(task_id)
+        return self.logs.filled(task_id)
 
     def lines_arrived(self) -> None:
         """After each drain of the agents' output: redraw the tiles whose buffer grew."""

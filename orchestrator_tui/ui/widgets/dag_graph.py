@@ -114,6 +114,7 @@ class DagGraph(StripCacheView, can_focus=True):
         self.finished: set[int] = set()  # layers whose tasks are all done or skipped
         self.styles_cache: dict[str, Style] = {}
         self.shown = True
+        self.scroll_pending = False  # the cursor moved while the pane had no size
         self.working: set[int] = set()  # the layers at work (the last to lose their titles)
 
     # ---- what is selected --------------------------------------------------------------
@@ -147,6 +148,10 @@ class DagGraph(StripCacheView, can_focus=True):
             return
         layer, row = self.graph.place[self.cursor]
         region = self.scrollable_content_region
+        if not region.width or not region.height:  # hidden (the tiles, the table): later
+            self.scroll_pending = True
+            return
+        self.scroll_pending = False
         top, left = round(self.scroll_offset.y), round(self.scroll_offset.x)
         y = top
         if row < top:
@@ -226,6 +231,8 @@ class DagGraph(StripCacheView, can_focus=True):
 
     def on_resize(self) -> None:
         self.sync(force_frame=True)
+        if self.scroll_pending:
+            self.scroll_to_cursor()
 
     def show(self, shown: bool) -> None:
         """The run screen shows the graph (or the table): hidden, it costs nothing per
