@@ -44,6 +44,8 @@ from orchestrator_tui.engine.pipeline import Engine, EngineOptions
 from orchestrator_tui.runtime import make_isolation
 from orchestrator_tui.ui.app import create_app
 from orchestrator_tui.ui.orchestrator_app import FOLLOW_DELAY
+from orchestrator_tui.ui.view import running_tasks
+from orchestrator_tui.ui.widgets.agent_logs import AgentLogPanes, Pane
 from orchestrator_tui.ui.widgets.agent_tile import AgentTile
 from orchestrator_tui.ui.widgets.agent_tiles import AgentTiles
 from orchestrator_tui.ui.widgets.log_view import LogView
@@ -153,9 +155,12 @@ async def flood(args: argparse.Namespace) -> None:
         for tile in tiles.tiles:  # in tiles: the frame that draws the selected tile
             tile.render_line = tile_probe(tile, tiles, cursor_drawn)  # type: ignore[method-assign]
         drawn: dict[str, float] = {}  # when an agent's last line was first drawn
-        watched = (tiles.tiles[0].task_id or "") if args.tiles else ""
-        for tile in tiles.tiles if args.tiles else []:
-            last_line_probe(tile, watched, expected, drawn)
+        shown_since: dict[str, float] = {}  # when each agent's tile came on show
+        for tile in tiles.tiles if args.tiles else []:  # any agent's, on whichever tile
+            last_line_probe(tile, "", expected, drawn)
+            tile.assign = assign_probe(tile, shown_since)  # type: ignore[method-assign]
+            if tile.task_id:
+                shown_since.setdefault(tile.task_id, time.time())
         key = "down"
         threads: dict[str, float] = {}
         thread_count, python_threads = 0, []
@@ -184,23 +189,28 @@ async def flood(args: argparse.Namespace) -> None:
             latencies.append(cursor_drawn.get(target, time.perf_counter()) - pressed)
             key = "up" if key == "down" else "down"
         watcher.cancel()
-        # The end of the flood: when the pane on show (in tiles: the first tile, watched
-        # from the start, since its agent may end before the others) draws its agent's
-        # last line — the moment its row is rendered for a frame — against when the
-        # agent wrote it.
+        # The end of the flood: when the pane on show draws its agent's last line — the
+        # moment its row is rendered for a frame — against when the agent wrote it. In
+        # tiles: the last line of every agent whose tile was on show as it ended (an
+        # ended agent's tile may give way to running ones), the worst of them.
+        watched = ""
         if not args.tiles:
             await asyncio.sleep(FOLLOW_DELAY + 0.08)  # the log pane follows the last key
             watched = logs.active or ""
             last_line_probe(logs.view, watched, expected, drawn)
         deadline = time.perf_counter() + 15
-        while watched not in drawn and time.perf_counter() < deadline:
+        while time.perf_counter() < deadline:
+            if (watched in drawn) if watched else (drawn and not running_tasks(app.state)):
+                break
             await asyncio.sleep(0.001)
+        # Only agents on show when they wrote it: a tile that comes on show later (an
+        # ended agent's, filling a free slot) draws an old line, which is no lag.
+        seen = [t for t in drawn if shown_since.get(t, 1e18) <= written_at(logs, t, expected)]
+        if args.tiles and seen:
+            watched = max(seen, key=lambda t: drawn[t] - written_at(logs, t, expected))
 
-        last = f"{watched} {expected - 1:07d} "
         lines = logs.panes[watched].lines if watched in logs.panes else []
-        tail = [lines[-back] for back in range(1, min(9, len(lines) + 1))]
-        match = DATA.match(next((line for line in tail if line.startswith(last)), ""))
-        written = float(match.group(3)) if match else float("nan")
+        written = written_at(logs, watched, expected)
         lag = drawn.get(watched, float("nan")) - written
         if watched not in drawn:
             print("final line not drawn; the pane ends with:", list(lines)[-5:])
@@ -275,16 +285,41 @@ async def flood(args: argparse.Namespace) -> None:
     print(f"every line in the log files  {'yes' if not lost else 'NO: ' + lost}")
 
 
+def written_at(logs: AgentLogPanes, task: str, expected: int) -> float:
+    """When the agent wrote its last line (the time in the line itself)."""
+    lines = logs.panes[task].lines if task in logs.panes else []
+    last = f"{task} {expected - 1:07d} "
+    tail = [lines[-back] for back in range(1, min(9, len(lines) + 1))]
+    match = DATA.match(next((line for line in tail if line.startswith(last)), ""))
+    return float(match.group(3)) if match else float("nan")
+
+
+def assign_probe(tile: AgentTile, shown_since: dict[str, float]) -> Callable:
+    """The tile's assign, noting when each agent's tile first came on show."""
+    assign = tile.assign
+
+    def assigned(pane: Pane | None) -> None:
+        if pane is not None:  # the first time (an agent moving to another tile stays)
+            shown_since.setdefault(pane.task_id, time.time())
+        assign(pane)
+
+    return assigned
+
+
 def last_line_probe(
     view: LogView | AgentTile, watched: str, expected: int, drawn: dict[str, float]
 ) -> None:
-    """Note when `view` first draws `watched`'s last line."""
+    """Note when `view` first draws `watched`'s last line (any agent's, when `watched`
+    is empty)."""
     draw_line = view.render_line
+    last = f" {expected - 1:07d} "
 
     def render_line(y: int) -> Strip:
         strip = draw_line(y)
-        if strip.text.startswith(f"{watched} {expected - 1:07d} "):
-            drawn.setdefault(watched, time.time())
+        text = strip.text
+        task = text.split(" ", 1)[0]
+        if text.startswith(f"{task}{last}") and (not watched or task == watched):
+            drawn.setdefault(task, time.time())
         return strip
 
     view.render_line = render_line  # type: ignore[method-assign]
