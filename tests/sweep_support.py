@@ -117,6 +117,7 @@ class KillPoint:
     git_at: int = 0  # or kill at this git call
     git_when: str = "after"
     plant: str = ""  # a leftover of PLANTS, put in place before the resume
+    approve: str = "all"  # the killed run's --approve (else it waits at the other gates)
 
 
 @dataclass
@@ -147,7 +148,10 @@ def run_case(template: Path, root: Path, point: KillPoint, ref: Reference) -> Ou
         reset_count(folder)
         extra |= git_wrapper(folder)
         extra |= {"CRASH_GIT_AT": str(point.git_at), "CRASH_GIT_WHEN": point.git_when}
-    code, err = wait(start([*RUN, "-C", str(ws)], environment(**extra)), timeout=300)
+    argv = [*RUN, "-C", str(ws)]
+    if point.approve != "all":  # a gate waits for a person when the kill comes (bug L)
+        argv = [*argv[:-3], point.approve, "--on-gate", "wait", "-C", str(ws)]
+    code, err = wait(start(argv, environment(**extra)), timeout=300)
     if code != -9:
         outcome.killed = False
         if code != 0:
@@ -296,7 +300,14 @@ def every_point(ref: Reference) -> list[KillPoint]:
     for plant in PLANTS:
         for moment, seq in moments.items():
             points.append(KillPoint(f"plant {plant} at {moment}", event=seq, plant=plant))
-    return points
+    return [*points, gate_waiting(ref)]
+
+
+def gate_waiting(ref: Reference) -> KillPoint:
+    """Killed while the parallel gate waits for a person (bug L): the resume's --approve
+    all decides it."""
+    opened = ref.seq_of("stage_finished", stage="parallel") + 1
+    return KillPoint("gate parallel waiting", event=opened, approve="analyze,plan")
 
 
 def summary(outcomes: list[Outcome]) -> str:

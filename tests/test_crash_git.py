@@ -227,3 +227,28 @@ def test_e_a_cleanup_commit_that_fails_fails_the_stage(tmp_path: Path) -> None:
         result = CleanupRunner({"ruff": tool_argv("ruff", "ruff"), "vulture": None}).run(ctx)
     assert not result.ok
     assert "could not commit" in result.summary
+
+
+def test_d_complete_reads_a_half_created_run_checkout_back_before_it_checks_it(
+    tmp_path: Path,
+) -> None:
+    """Found by the crash sweep: killed after complete started, `_run` half-created (HEAD
+    set, no index) — complete saw every file as an uncommitted deletion and was not ready."""
+    from stage_support import git as stage_git
+    from test_stage_complete import TASKS, evidence
+
+    from orchestrator_tui.stages.complete import CompleteRunner
+
+    workspace = git_repo(tmp_path / "ws", {"a.py": "a = 1\n", "README.md": "# ws\n"})
+    iso = GitWorktrees(workspace, RUN_ID)
+    work(iso, "T1", "b.py", "b = 2\n")
+    assert iso.finish(task("T1")).ok
+    place = run_dir(workspace)
+    stage_git(workspace, "worktree", "remove", "--force", str(place))
+    stage_git(workspace, "worktree", "add", "--no-checkout", str(place), f"orch/{RUN_ID}")
+    ctx, _ = context(workspace, StageName.COMPLETE, tasks=TASKS, evidence=evidence())
+    result = CompleteRunner().run(ctx)
+    assert result.ok, result.summary
+    assert sorted(p.name for p in workspace.iterdir() if p.name != ".git"
+                  and p.name != ".orchestrator") == ["README.md", "a.py", "b.py"]  # fmt: skip
+    assert stage_git(place, "status", "--porcelain") == ""

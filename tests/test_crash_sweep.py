@@ -6,8 +6,8 @@ uninterrupted run (tests/sweep_support.py says what must be identical).
 One case per bug: A MERGE_HEAD, B a lock in the run checkout, C a ref lock, D a half-created
 run checkout, E killed before cleanup's commit, F a lock on the user's branch, G killed
 after a task's merge, H after run_finished, I while pytest runs (nothing may be left
-running), J the run checkout deleted. K (the demo's own set-up) is tests/test_crash_demo.py,
-L (a gate left waiting) tests/test_crash_resume.py.
+running), J the run checkout deleted, L killed while the parallel gate waits for a person
+(the resume's --approve all decides it). K, the demo's own set-up: tests/test_crash_demo.py.
 """
 
 from __future__ import annotations
@@ -15,7 +15,15 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from sweep_support import KillPoint, Reference, make_project, reference, run_case, summary
+from sweep_support import (
+    KillPoint,
+    Reference,
+    gate_waiting,
+    make_project,
+    reference,
+    run_case,
+    summary,
+)
 from test_decisions import fold, planned
 
 from orchestrator_tui.core import decisions
@@ -39,7 +47,7 @@ def points(ref: Reference) -> dict[str, KillPoint]:
         KillPoint("A MERGE_HEAD", event=first_merge, plant="MERGE_HEAD"),
         KillPoint("B index.lock in _run", event=first_merge, plant="_run/index.lock"),
         KillPoint("C task ref lock", event=first_merge, plant="task ref lock"),
-        KillPoint("D half-created _run", event=first_merge, plant="half-created _run"),
+        KillPoint("D half-created _run", event=before_complete, plant="half-created _run"),
         KillPoint(
             "E before cleanup's commit", git_at=ref.git_call("commit", -1), git_when="before"
         ),
@@ -50,7 +58,7 @@ def points(ref: Reference) -> dict[str, KillPoint]:
             "I while pytest runs", event=ref.seq_of("stage_started", stage="test"), delay=0.6
         ),
         KillPoint("J deleted _run", event=implement_done, plant="deleted _run"),
-        KillPoint("event: a task started", event=ref.seq_of("task_started")),
+        gate_waiting(ref),
         KillPoint("event: a failing attempt's usage", event=ref.seq_of("task_usage", 2)),
         KillPoint("event: cleanup finished", event=ref.seq_of("stage_finished", stage="cleanup")),
     ]
@@ -60,7 +68,7 @@ def points(ref: Reference) -> dict[str, KillPoint]:
 NAMES = [
     "A MERGE_HEAD", "B index.lock in _run", "C task ref lock", "D half-created _run",
     "E before cleanup's commit", "F main.lock", "G after a merge", "H after run_finished",
-    "I while pytest runs", "J deleted _run", "event: a task started",
+    "I while pytest runs", "J deleted _run", "gate parallel waiting",
     "event: a failing attempt's usage", "event: cleanup finished",
 ]  # fmt: skip
 

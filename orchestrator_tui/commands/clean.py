@@ -31,8 +31,9 @@ def main(args: argparse.Namespace) -> int:
     if not workspace.is_dir():
         print(f"{workspace}: no such directory", file=sys.stderr)
         return 2
-    if worktree_problem(workspace):
-        print(f"nothing to clean: {worktree_problem(workspace)}")
+    problem = worktree_problem(workspace)
+    if problem:
+        print(f"nothing to clean: {problem}")
         return 0
     options = CleanOptions(
         everything=args.all, conflicts=args.include_conflicts, unmerged=args.include_unmerged

@@ -20,7 +20,7 @@ from ..core.protocols import StageContext, StageResult
 from ..core.state import RunState
 from ..infra.fsutil import atomic_write
 from ..infra.store import read_events
-from ..infra.workspace import land_run_branch
+from ..infra.workspace import land_run_branch, run_checkout
 from .changes import branch_checkout, branch_exists, git, plan_tasks, run_branch, stage_agents
 from .plan import md_cell
 from .retest import retest_at_head
@@ -294,10 +294,12 @@ def findings_section(state: RunState) -> list[str]:
 
 def uncommitted_files(ctx: StageContext, branch: str) -> list[str]:
     """Tracked files changed but not committed in the run branch's checkout (a stage's
-    edits that would not land)."""
+    edits that would not land). A checkout a kill left half-made (no index: every file
+    would look deleted) is read back from the branch first, never judged as it is (D)."""
     checkout = branch_checkout(ctx.workspace, branch)
     if checkout is None or checkout.resolve() == ctx.workspace.resolve():
         return []
+    checkout = run_checkout(ctx.workspace, ctx.run_id)  # repaired (infra/gitsteps.py)
     diff = git(checkout, "diff", "--name-only", "HEAD")
     return sorted(line for line in diff.output.splitlines() if line)[:20]
 
