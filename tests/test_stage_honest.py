@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import re
+import sys
 import threading
+import time
 from pathlib import Path
 from types import SimpleNamespace
 
 from agent_support import RecordingEvents, make_job
-from stage_support import context, done_task, executable, git_repo, make_config
+from engine_support import Background, Recorder, engine_for
+from stage_support import context, done_task, executable, git, git_repo, make_config
 
 from orchestrator_tui.agents.command import CommandBackend
 from orchestrator_tui.core import events as ev
@@ -22,6 +25,7 @@ from orchestrator_tui.core.system import load_system, parse_system
 from orchestrator_tui.engine.reload import reload_system
 from orchestrator_tui.infra.workspace import RUN_WORKTREE, GitWorktrees
 from orchestrator_tui.stages.review import ReviewRunner
+from orchestrator_tui.ui.evidence import gate_markdown
 
 
 def command_agent(tmp_path: Path, script: Path):
@@ -129,3 +133,63 @@ def test_the_gate_carries_its_reject_hint_to_the_dialog() -> None:
     for event in arrival.events:
         state = apply(state, event)
     assert state.gate is not None and state.gate.reject_hint == "nothing"
+
+
+FEEDBACK_AGENT = r"""
+import re, sys
+from pathlib import Path
+prompt = Path(sys.argv[1]).read_text()
+extra = "\n# a docstring, as asked\n" if "add a docstring" in prompt else ""
+Path("app.py").write_text("x = 2\n" + extra)
+print("done")
+"""
+
+
+def test_a_rerun_records_the_feedback_it_addressed_or_that_nothing_used_it(
+    tmp_path: Path,
+) -> None:
+    """What to build 7: the stage's evidence shows the feedback it addressed — and a stage
+    without an agent says its rerun did not read the text."""
+    plan = "# Plan: X\n\n## T1: Change x\ndepends: none\nfiles: app.py\n"
+    workspace = git_repo(tmp_path / "ws", {"app.py": "x = 1\n", "PLAN.md": plan})
+    agent = tmp_path / "agent.py"
+    agent.write_text(FEEDBACK_AGENT)
+    command = [sys.executable, str(agent), "{prompt_file}"]
+    config = make_config(
+        agents={"default": "fake", "fake": {"backend": "command", "command": command}},
+        notify={"bell": False},
+    )
+    recorder = Recorder()
+    waiting = (StageName.PARALLEL, StageName.IMPLEMENT)
+    engine = engine_for(
+        workspace, config, recorder, approve=frozenset(s for s in StageName if s not in waiting)
+    )
+
+    def gate(stage: StageName, count: int) -> None:
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline:
+            opened = [g for g in recorder.of(ev.GateOpened) if g.stage == stage]
+            if len(opened) >= count and engine.state.gate is not None:
+                return
+            time.sleep(0.05)
+        raise AssertionError(f"no gate #{count} at {stage}")
+
+    with Background(engine) as run:
+        gate(StageName.PARALLEL, 1)
+        engine.submit("reject", feedback="wave it differently")
+        gate(StageName.PARALLEL, 2)
+        parallel = engine.state.stages[StageName.PARALLEL].evidence
+        shown = gate_markdown(engine.state, StageName.PARALLEL)
+        engine.submit("approve")
+        gate(StageName.IMPLEMENT, 1)
+        engine.submit("reject", feedback="T1: add a docstring")
+        gate(StageName.IMPLEMENT, 2)
+        implement = engine.state.stages[StageName.IMPLEMENT].evidence
+        addressed = gate_markdown(engine.state, StageName.IMPLEMENT)
+        engine.submit("approve")
+        run.result(timeout=120)
+    assert parallel["feedback_unused"] == "wave it differently"
+    assert "nothing in this stage uses it" in shown and "wave it differently" in shown
+    assert implement["feedback_addressed"] == "T1: add a docstring"
+    assert addressed.count("Feedback this attempt addressed") == 1
+    assert "a docstring, as asked" in git(workspace, "show", f"orch/{engine.state.run_id}:app.py")

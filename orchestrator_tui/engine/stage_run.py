@@ -13,6 +13,7 @@ from ..core import events as ev
 from ..core.models import STAGES, Plan, StageName, StageStatus, Task
 from ..core.plan import PlanError, parse_plan
 from ..core.protocols import AgentResult, StageContext, StageResult, StageRunner
+from ..core.reject import reject_hint
 from ..infra.fsutil import DiskError
 from . import inputs as inp
 from .agent_job import run_single_agent
@@ -54,13 +55,18 @@ def execute_stage(engine: StageEngine, stage: StageName) -> None:
         raise
     except Exception as exc:  # a stage's bug must not take the run down
         result = crashed(stage, f"{type(exc).__name__}: {exc}", traceback.format_exc())
+    evidence = result.evidence
+    if feedback:  # what this attempt was asked to address, and whether anything used it
+        hint = reject_hint(stage, engine.config, stage in engine.runners, engine.state.fix_round)
+        used = "feedback_unused" if hint.startswith("Nothing uses") else "feedback_addressed"
+        evidence = {**evidence, used: feedback}
     engine.emit(
         ev.StageFinished(
             stage=stage,
             status="done" if result.ok else "failed",
             summary=result.summary,
             details=result.details,
-            evidence=result.evidence,
+            evidence=evidence,
             blockers=result.blockers,
             passthrough=passthrough,
         )

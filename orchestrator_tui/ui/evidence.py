@@ -52,7 +52,10 @@ def gate_markdown(state: RunState, stage: StageName) -> str:
         f"{fmt_tokens(state.input_tokens + state.output_tokens)} tokens "
         f"({fmt_tokens(state.input_tokens)} in, {fmt_tokens(state.output_tokens)} out)"
     )
-    if stage_state.feedback and stage_state.attempt > 1:
+    evidence = stage_state.evidence or {}
+    if "feedback_addressed" in evidence or "feedback_unused" in evidence:
+        pass  # evidence_markdown showed it
+    elif stage_state.feedback and stage_state.attempt > 1:
         parts.append(f"### Feedback this attempt addressed\n> {escape_md(stage_state.feedback)}")
     return "\n\n".join(parts)
 
@@ -82,6 +85,17 @@ def evidence_markdown(stage: StageName, evidence: Mapping[str, Any], compact: bo
         if section:
             sections.append(section)
             shown |= test_keys
+    if "feedback_addressed" in evidence:
+        text = escape_md(str(evidence["feedback_addressed"]))
+        sections.append(f"### Feedback this attempt addressed\n> {text}")
+        shown.add("feedback_addressed")
+    if "feedback_unused" in evidence:
+        text = escape_md(str(evidence["feedback_unused"]))
+        sections.append(
+            f"### Feedback given (nothing in this stage uses it)\n> {text}\n\n"
+            "This stage has no agent: the rerun did not read the text."
+        )
+        shown.add("feedback_unused")
     if "verdict" in evidence:
         sections.append(f"### Review verdict\n**{escape_md(str(evidence['verdict']))}**")
         shown.add("verdict")
