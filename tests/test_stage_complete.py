@@ -215,3 +215,12 @@ def test_a_finding_passed_unchanged_in_a_fix_round_names_who_accepted_it(tmp_pat
     text = Path(result.evidence["summary_path"]).read_text()
     assert "high-severity findings: 1 (accepted by cli; nothing new in the fix rounds)" in text
     assert "not counted): 0 high, 1 medium, 2 low." in text
+
+
+def test_what_is_left_names_the_lint_issues_ruff_could_not_fix(tmp_path: Path) -> None:
+    """Trial: summary.md said "1 lint issue(s) ruff could not fix" without saying which."""
+    issue = "src/pkg/__init__.py:82 F401 `re` imported but unused"
+    cleanup = {"changed": ["src/pkg/__init__.py"], "remaining": 1, "remaining_issues": [issue]}
+    ctx, _ = context(tmp_path, StageName.COMPLETE, tasks=TASKS, evidence=evidence(cleanup=cleanup))
+    result = CompleteRunner().run(ctx)
+    assert f"1 lint issue(s) ruff could not fix: {issue}" in result.evidence["left"]

@@ -160,6 +160,7 @@ class CleanupRunner:
         evidence: dict[str, Any] = {
             "changed": changed,
             "remaining": len(remaining),
+            "remaining_issues": remaining[:MAX_LISTED],
             "dead_code": dead[:MAX_LISTED],
             "steps": steps,
             "left_alone": self.left_alone,

@@ -144,7 +144,11 @@ def validate(ctx: StageContext, branch: str) -> Validation:
 
     cleanup = evidence_of(state, StageName.CLEANUP)
     if cleanup.get("remaining"):
-        result.left.append(f"{cleanup['remaining']} lint issue(s) ruff could not fix")
+        issues = "; ".join(str(i) for i in (cleanup.get("remaining_issues") or [])[:5])
+        result.left.append(
+            f"{cleanup['remaining']} lint issue(s) ruff could not fix"
+            + (f": {issues}" if issues else "")
+        )
     if cleanup.get("dead_code"):
         result.left.append(f"{len(cleanup['dead_code'])} possible dead-code item(s) (vulture)")
     for stage in STAGES[:-1]:
