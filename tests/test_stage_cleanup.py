@@ -32,8 +32,9 @@ def test_ruff_tidies_the_changed_files_and_reports_what_is_left(tmp_path: Path) 
     assert (workspace / "app" / "keep.py").read_text() == "x  =  1\n"  # not changed by the run
     assert result.evidence["changed"] == ["app/new.py"]
     assert result.evidence["remaining"] == 1
-    assert result.evidence["remaining_issues"] == ["app/new.py:8 F821 Undefined name `undefined_name`"]
-    assert "app/new.py:8 F821 Undefined name `undefined_name`" in result.details
+    left = "app/new.py:8 F821 Undefined name `undefined_name`"
+    assert result.evidence["remaining_issues"] == [left]
+    assert left in result.details
     assert result.summary == "1 of 2 changed files tidied; 1 issue left"
 
 
