@@ -111,7 +111,7 @@ class RunScreen(Screen[None]):
     def on_mount(self) -> None:
         self.logs.border_title = "Agent output"
         self.tasks.show(False)
-        self.tasks.border_subtitle = "g graph"
+        self.tasks.border_subtitle = "g graph · v tiles"
         self.logs.after_flush = self.tiles.lines_arrived
         self.graph.focus()
 
