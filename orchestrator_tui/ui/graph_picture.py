@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from rich.cells import cell_len, set_cell_size
 
@@ -35,9 +36,9 @@ class Label:
     title: str = ""
 
 
-@dataclass(frozen=True)
-class Piece:
-    """A run of a row: `text` at column `x`; a node's (`task`), or a line's (`edges`)."""
+class Piece(NamedTuple):
+    """A run of a row: `text` at column `x`; a node's (`task`), or a line's (`edges`).
+    (A named tuple: immutable, and a frame makes a thousand of them.)"""
 
     x: int
     text: str

@@ -21,6 +21,7 @@ from bisect import bisect_left, bisect_right
 from collections import defaultdict
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 UP, DOWN, LEFT, RIGHT = 1, 2, 4, 8
 CORNERS: dict[int, str] = {
@@ -46,9 +47,9 @@ Edge = tuple[str, str]  # (dependency, dependent)
 Segment = tuple[int, int, Edge]  # a link's row on the left, its row on the right, its edge
 
 
-@dataclass(frozen=True)
-class Cell:
-    """One character of a gutter: the directions its lines go, the edges through it."""
+class Cell(NamedTuple):
+    """One character of a gutter: the directions its lines go, the edges through it.
+    (A named tuple: immutable, and a row makes dozens of them.)"""
 
     x: int
     mask: int
