@@ -19,15 +19,16 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from statistics import median
+from typing import NamedTuple
 
 from .graph_routing import Edge, Gutter, Segment, route_gutter
 
 SWEEPS = 2  # barycentre sweeps each way: most of the gain, little of the cost
 
 
-@dataclass(frozen=True)
-class Via:
-    """Where an edge that skips layers crosses a layer: a row of its own there."""
+class Via(NamedTuple):
+    """Where an edge that skips layers crosses a layer: a row of its own there. (A named
+    tuple: immutable, and hashed in every step of the layout.)"""
 
     edge: Edge
     layer: int
