@@ -25,8 +25,8 @@ HELP = """\
 | `m` / `i` | say a message to the selected task's agent / interrupt its turn |
 | `[` `]` | previous / next agent log |
 | `g` | the DAG pane: the graph ⇄ the wave table (same selected task) |
-| `←` `→` | in the graph: to a dependency / to a dependent of the selected task |
-| `↑` `↓` | in the graph: up and down the task's layer; in the table: the rows |
+| `←` `→` (`h` `l`) | in the graph: to a dependency / to a dependent of the selected task |
+| `↑` `↓` (`k` `j`) | in the graph: up and down the task's layer; in the table: the rows |
 | `e` | in the graph: draw every line / only the selected task's |
 | `v` | the running agents side by side, 2, 4 or 6 tiles (again: back) |
 | `←→↑↓` `[` `]` `z` | in the tiles: move, turn the page, zoom the selected tile |
