@@ -86,6 +86,10 @@ async def take(out: Path, speed: float) -> None:
         await until(pilot, busy, "agents at work")
         await pilot.pause(0.4)
         shot(app, out, "board-implementing")
+        await pilot.press("v")  # the running agents side by side
+        await pilot.pause(0.6)
+        shot(app, out, "board-tiles")
+        await pilot.press("v")
         await pilot.resize_terminal(80, 24)
         await pilot.pause(0.4)
         shot(app, out, "board-80x24")
