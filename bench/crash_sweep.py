@@ -4,7 +4,7 @@ resumed and compared with an uninterrupted run (tests/sweep_support.py says what
 identical). Prints "N/M kill points identical" and lists the ones that differ. Not a test:
 tests/test_crash_sweep.py keeps a deterministic subset in CI.
 
-    python bench/crash_sweep.py [--tasks 8] [--jobs 2] [--only event,git,plant] [--every K]
+    python bench/crash_sweep.py [--tasks 8] [--jobs 2] [--only event,git,plant,gate] [--every K]
 
 `--every K` takes every Kth git kill point (the full list is ~370 for the demo); `--jobs`
 runs that many cases side by side (each is two orchestrator processes in turn).
@@ -38,7 +38,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--tasks", type=int, default=8, help="the demo's first N tasks")
     parser.add_argument("--jobs", type=int, default=1, help="cases side by side")
-    parser.add_argument("--only", default="event,git,plant", help="kinds of kill points")
+    parser.add_argument("--only", default="event,git,plant,gate", help="kinds of kill points")
     parser.add_argument("--every", type=int, default=1, help="every Kth git kill point")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="crash-sweep-") as folder:
