@@ -35,6 +35,7 @@ from ..widgets.pipeline_board import PipelineBoard
 from ..widgets.run_header import RunHeader
 from ..widgets.task_table import TaskTable
 from ..widgets.timeline_bar import Moment, TimelineBar
+from .dag_pane import DagPane
 from .document import DocumentScreen
 from .event_list import EventListScreen
 from .task_detail import TaskDetailScreen, TaskFiles
@@ -42,7 +43,7 @@ from .task_detail import TaskDetailScreen, TaskFiles
 FOLLOW_DELAY = 0.12  # as the run screen: the log follows the cursor once it rests
 
 
-class PastRunScreen(Screen[None]):
+class PastRunScreen(DagPane, Screen[None]):
     CSS_PATH = "past_run.tcss"
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (110, "-wide")]
     VERTICAL_BREAKPOINTS = [(0, "-short"), (18, "-tall")]
@@ -178,16 +179,8 @@ class PastRunScreen(Screen[None]):
     # ---- the DAG pane: the graph or the wave table, as on the run screen ---------------
 
     @property
-    def showing_table(self) -> bool:
-        return self.has_class("-table")
-
-    @property
     def selected_task(self) -> str | None:
-        return (self.tasks if self.showing_table else self.graph).selected_task
-
-    def select(self, task_id: str) -> None:
-        """Put the DAG pane's cursor on the task (the view on show)."""
-        (self.tasks if self.showing_table else self.graph).select(task_id)
+        return self.dag_view.selected_task
 
     def task_order(self) -> list[str]:
         """The tasks in DAG order (the plan's layout, then any it does not place)."""
@@ -196,15 +189,7 @@ class PastRunScreen(Screen[None]):
 
     def action_toggle_dag(self) -> None:
         """`g`: the graph ⇄ the wave table, on the same selected task."""
-        selected = self.selected_task
-        self.toggle_class("-table")
-        table = self.showing_table
-        self.graph.show(not table)
-        self.tasks.show(table)
-        shown = self.tasks if table else self.graph
-        if selected is not None:
-            shown.select(selected)
-        shown.focus()
+        self.swap_dag_view(focus=True)
 
     # ---- looking closer ----------------------------------------------------------------
 

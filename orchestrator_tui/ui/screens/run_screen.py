@@ -30,9 +30,10 @@ from ..widgets.dag_graph import DagGraph
 from ..widgets.pipeline_board import PipelineBoard
 from ..widgets.run_header import RunHeader
 from ..widgets.task_table import TaskTable
+from .dag_pane import DagPane
 
 
-class RunScreen(Screen[None]):
+class RunScreen(DagPane, Screen[None]):
     CSS_PATH = "run_screen.tcss"
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (110, "-wide")]
     VERTICAL_BREAKPOINTS = [(0, "-short"), (18, "-tall")]
@@ -118,10 +119,6 @@ class RunScreen(Screen[None]):
     # ---- the DAG pane: the graph or the wave table, one cursor -------------------------
 
     @property
-    def showing_table(self) -> bool:
-        return self.has_class("-table")
-
-    @property
     def showing_tiles(self) -> bool:
         return self.has_class("-tiles")
 
@@ -130,7 +127,7 @@ class RunScreen(Screen[None]):
         """The task the keys act on: the selected tile's, else the DAG pane's."""
         if self.showing_tiles:
             return self.tiles.selected_task
-        return (self.tasks if self.showing_table else self.graph).selected_task
+        return self.dag_view.selected_task
 
     def action_toggle_tiles(self) -> None:
         """`v`: the running agents side by side (the whole main area) ⇄ the DAG pane and
@@ -139,10 +136,9 @@ class RunScreen(Screen[None]):
             chosen = self.tiles.selected_task
             self.remove_class("-tiles")
             self.tiles.show(False)
-            shown = self.tasks if self.showing_table else self.graph
             if chosen is not None:
-                shown.select(chosen)
-            shown.focus()
+                self.select(chosen)
+            self.dag_view.focus()
             return
         selected = self.selected_task
         self.add_class("-tiles")
@@ -151,21 +147,7 @@ class RunScreen(Screen[None]):
 
     def action_toggle_dag(self) -> None:
         """`g`: the graph ⇄ the wave table, on the same selected task."""
-        selected = self.selected_task
-        had_focus = self.focused in (self.graph, self.tasks)
-        self.toggle_class("-table")
-        table = self.showing_table
-        self.graph.show(not table)
-        self.tasks.show(table)
-        shown = self.tasks if table else self.graph
-        if selected is not None:
-            shown.select(selected)
-        if had_focus or self.focused is None:
-            shown.focus()
-
-    def select(self, task_id: str) -> None:
-        """Put the DAG pane's cursor on the task (the view on show)."""
-        (self.tasks if self.showing_table else self.graph).select(task_id)
+        self.swap_dag_view(focus=self.focused in (self.graph, self.tasks, None))
 
     def fold_quietly(self, state: RunState) -> None:
         """Take a state whose change no widget shows (an output line's `last_line`): the
