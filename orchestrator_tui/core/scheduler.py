@@ -97,9 +97,6 @@ class Downstream(Sequence[str]):
     def __len__(self) -> int:
         return len(self.tasks)
 
-    def __eq__(self, other: object) -> bool:
-        return list(self) == list(other) if isinstance(other, Sequence) else NotImplemented
-
     def __repr__(self) -> str:
         return f"Downstream({self.task_id!r}: {self.tasks!r})"
 
