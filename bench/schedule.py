@@ -39,7 +39,8 @@ def simulate_ours(tasks: list[Task], agents: int) -> float:
     running: list[tuple[float, str]] = []
     now = 0.0
     while True:
-        for task_id in scheduler.pick(status, [r[1] for r in running], agents - len(running)):
+        scheduler.update(status)
+        for task_id in scheduler.pick([r[1] for r in running], agents - len(running)):
             status[task_id] = TaskStatus.RUNNING
             heapq.heappush(running, (now + duration[task_id], task_id))
         if not running:

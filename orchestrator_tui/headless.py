@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import re
 import time
 from pathlib import Path
+from typing import Protocol
 
 from rich.console import Console
-from rich.markup import escape, render
+from rich.markup import RE_TAGS, escape
 from rich.status import Status
 
 from .core import events as ev
@@ -19,22 +21,34 @@ STATUS_SECONDS = 0.1
 STAGE_ICON = {"done": "[green]✓[/]", "failed": "[red]✗[/]", "skipped": "[yellow]↷[/]"}
 
 
+class HasState(Protocol):
+    state: RunState
+
+
 class HeadlessConsole:
-    """An EventSink that prints. Output lines are not printed (they are in the log files)."""
+    """An EventSink that prints. Output lines are not printed (they are in the log files).
+    Beside an engine (`follow`) it reads the engine's state, folded already; alone it folds."""
 
     def __init__(self, console: Console | None = None) -> None:
         self.console = console or Console(highlight=False)
-        if not self.console.is_terminal:  # a CI log: long lines stay whole (tables, paths)
+        self.terminal = self.console.is_terminal  # asked once, not for every line
+        if not self.terminal:  # a CI log: long lines stay whole (tables, paths)
             self.console.soft_wrap = True
         self.state = RunState()
         self.live: Status | None = None
         self.status_at = 0.0
-        if self.console.is_terminal:
+        self.engine: HasState | None = None
+        if self.terminal:
             self.live = self.console.status("starting…")
             self.live.start()
 
+    def follow(self, engine: HasState) -> None:
+        """Read `engine.state` (the sink is called on the engine's thread, after its fold)."""
+        self.engine = engine
+        self.state = engine.state
+
     def emit(self, event: ev.EventBase) -> None:
-        self.state = apply(self.state, event)
+        self.state = self.engine.state if self.engine else apply(self.state, event)
         line = self.describe(event)
         if line:
             stamp = time.strftime("%H:%M:%S", time.localtime(event.at or time.time()))
@@ -49,10 +63,10 @@ class HeadlessConsole:
     def say(self, markup: str) -> None:
         """A line in colour on a terminal; plain text, unwrapped, in a CI log or a file (and
         a fifth of the cost: a 1,000-task run prints 2,000 lines)."""
-        if self.console.is_terminal:
+        if self.terminal:
             self.console.print(markup)
         else:
-            self.console.file.write(render(markup).plain + "\n")
+            self.console.file.write(plain(markup) + "\n")
             self.console.file.flush()
 
     def describe(self, event: ev.EventBase) -> str:
@@ -173,6 +187,18 @@ class HeadlessConsole:
         if path and path.is_file():
             self.console.rule("summary")
             self.console.print(escape(path.read_text(encoding="utf-8", errors="replace")))
+
+
+def plain(markup: str) -> str:
+    """The text of console markup without its tags, as rich reads them (`\\[` is a
+    literal bracket), without building the styled text that is thrown away in a log."""
+
+    def untag(match: re.Match[str]) -> str:
+        whole, escapes = match.group(1), match.group(2)
+        backslashes, escaped = divmod(len(escapes), 2)
+        return "\\" * backslashes + (whole[len(escapes) :] if escaped else "")
+
+    return RE_TAGS.sub(untag, markup)
 
 
 def summary_path(state: RunState) -> Path | None:

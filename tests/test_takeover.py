@@ -180,7 +180,8 @@ def test_a_taken_over_task_is_not_retried_nor_reset_and_its_dependents_wait() ->
     refused = retry_task(state, "T1")
     assert refused.reply.message == "T1 is taken over: `done T1` merges your work"
     scheduler = Scheduler([Task(id="T1", title="a"), Task(id="T2", title="b", depends=("T1",))])
-    assert scheduler.ready({"T1": TaskStatus.TAKEN_OVER, "T2": TaskStatus.PENDING}) == []
+    scheduler.update({"T1": TaskStatus.TAKEN_OVER, "T2": TaskStatus.PENDING})
+    assert scheduler.ready() == [] and scheduler.pick([], 4) == []
 
 
 # ---- the engine, a fake claude and real git ------------------------------------------------

@@ -45,6 +45,8 @@ never started. Retries are the engine's business (engine/implement.py), not the 
 from __future__ import annotations
 
 import contextlib
+import functools
+import os
 import queue
 import subprocess
 import sys
@@ -55,6 +57,7 @@ from collections.abc import Callable
 from typing import IO
 
 from ..core.protocols import AgentEvents
+from ..infra.fsutil import open_append, write_file
 from . import procgroup, supervisor
 from .lines import MAX_LINE_BYTES, READ_CHUNK, decode_line
 from .spec import (
@@ -119,10 +122,8 @@ def spawn(watch: Watch) -> None:
     spec, log = watch.spec, None
     try:
         for path, text in spec.files:  # here, not on the engine's thread: file creation is slow
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(text, encoding="utf-8")
-        spec.log_path.parent.mkdir(parents=True, exist_ok=True)
-        log = spec.log_path.open("ab")
+            write_file(path, text.encode("utf-8"))
+        log = open_append(spec.log_path)
         write_marker(spec, log, header(spec, f"$ {describe_argv(spec.argv)}  (in {spec.cwd})"))
         process, problem = popen(spec, watch.events)
     except Exception as exc:  # e.g. the log's disk is full: the attempt fails, said why
@@ -185,6 +186,12 @@ class Spawner:
 spawner = Spawner()
 
 
+@functools.cache
+def devnull() -> int:
+    """/dev/null opened once, for every agent's stdin (Popen would open it anew each time)."""
+    return os.open(os.devnull, os.O_RDONLY | os.O_CLOEXEC)
+
+
 def popen(spec: ProcessSpec, events: AgentEvents) -> tuple[subprocess.Popen[bytes] | None, str]:
     try:
         stdin: IO[bytes] | int = (
@@ -192,7 +199,7 @@ def popen(spec: ProcessSpec, events: AgentEvents) -> tuple[subprocess.Popen[byte
             if spec.stdin_path
             else subprocess.PIPE
             if spec.stdin_pipe
-            else subprocess.DEVNULL
+            else devnull()
         )
     except OSError as exc:
         return None, f"could not read {spec.stdin_path}: {exc.strerror or exc}"

@@ -324,7 +324,8 @@ class Watch:
         finally:
             log.close()
             if self.spec.pidfile is not None:
-                procgroup.remove_pidfile(self.spec.pidfile)
+                leader = self.process.pid if self.process is not None else None
+                procgroup.remove_pidfile(self.spec.pidfile, leader)
 
     def end(self, outcome: ProcessOutcome) -> None:
         self.phase = "done"

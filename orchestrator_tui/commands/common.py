@@ -101,7 +101,7 @@ def run_headless(options: EngineOptions) -> int:
     engine = build_engine(options, [console])
     try:
         engine.open()
-        console.state = engine.state  # a resumed run: its tasks and stages so far
+        console.follow(engine)  # its state: a resumed run's tasks and stages so far
     except LockHeld as exc:
         print(exc, file=sys.stderr)
         return 3

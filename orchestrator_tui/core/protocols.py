@@ -106,7 +106,10 @@ class TaskIsolation(Protocol):
 
     def prepare(self, task: Task, attempt: int) -> Path: ...
 
-    def finish(self, task: Task) -> MergeResult: ...
+    def finish(self, task: Task, ended_at: float | None = None) -> MergeResult:
+        """Bring the task's work back; `ended_at`, when its agent's exit was seen (monotonic
+        clock; None: now), lets a look at the files taken since then serve."""
+        ...
 
     def discard(self, task: Task) -> None: ...
 
@@ -121,7 +124,7 @@ class SharedWorkspace:
     def prepare(self, task: Task, attempt: int) -> Path:
         return self.workspace
 
-    def finish(self, task: Task) -> MergeResult:
+    def finish(self, task: Task, ended_at: float | None = None) -> MergeResult:
         return MergeResult(ok=True, message="no isolation: work is already in the workspace")
 
     def discard(self, task: Task) -> None:

@@ -3,6 +3,7 @@ API keys and tokens (Anthropic, OpenAI, GitHub, AWS, Google, Slack) and private 
 
 from __future__ import annotations
 
+import functools
 import re
 from typing import TypeVar
 
@@ -70,12 +71,19 @@ class SecretMasker:
 MASKED_FIELDS = ("reason", "text", "cause", "summary", "message")
 
 
+@functools.cache
+def masked_fields(kind: type) -> tuple[str, ...]:
+    """Which of MASKED_FIELDS an event class has (looked up once per class)."""
+    fields = getattr(kind, "model_fields", {})
+    return tuple(name for name in MASKED_FIELDS if name in fields)
+
+
 def mask_event(event: E) -> E:
     """Texts an agent may have echoed (reasons, notices) never carry a key into the log."""
     changes = {
         name: mask_text(value)
-        for name in MASKED_FIELDS
-        if isinstance(value := getattr(event, name, None), str) and value
+        for name in masked_fields(type(event))
+        if isinstance(value := getattr(event, name), str) and value
     }
     changes = {name: value for name, value in changes.items() if value != getattr(event, name)}
     return event.model_copy(update=changes) if changes else event

@@ -84,7 +84,8 @@ def task_paths(engine: EngineCore, workdir: str) -> list[str]:
     """The paths CLAUDE.md says a task's prompt names: the workspace, the run directory,
     the code map `analysis.md` (when the analyze stage wrote one)."""
     workspace = engine.options.workspace
-    apart = Path(workdir).resolve() != Path(workspace).resolve() if workdir else False
+    apart = bool(workdir) and workdir != str(workspace)
+    apart = apart and Path(workdir).resolve() != Path(workspace).resolve()
     note = " (the user's checkout: work in your working directory, not there)" if apart else ""
     lines = ["## Paths", f"Workspace{note}: {workspace}"]
     if engine.files is not None:

@@ -45,6 +45,7 @@ class Implementer:
         self.plan = engine.plan
         self.feedback = feedback
         self.scheduler = Scheduler(self.plan.tasks)
+        self.scheduler_new = True  # it hears every task's status first
         self.isolation: TaskIsolation = engine.isolation_factory(
             engine.options.workspace, engine.state.run_id, engine.config
         )
@@ -99,7 +100,10 @@ class Implementer:
                 waiting = self.waiting()
                 idle = not self.running and not started and not waiting
                 if idle and not engine.state.paused and not self.taken_over():
-                    break
+                    self.scheduler_new = True  # a last look at every task before the end
+                    with engine.batch():
+                        if not self.start_ready():
+                            break
                 engine.pump(self.next_timeout(waiting))
         except BaseException:
             self.stop_all()
@@ -134,12 +138,22 @@ class Implementer:
             return 0
         now = time.monotonic()
         held = {t for t, at in self.not_before.items() if at > now}
-        status = {tid: t.status for tid, t in engine.state.tasks.items()}
-        picked = self.scheduler.pick(status, self.running, capacity, waiting=held)
+        self.tell_scheduler()
+        picked = self.scheduler.pick(self.running, capacity, waiting=held)
         for task_id in picked:
             self.not_before.pop(task_id, None)
             self.start(task_id)
         return len(picked)
+
+    def tell_scheduler(self, everything: bool = False) -> None:
+        """The scheduler hears the status of the tasks that changed since it last heard."""
+        tasks = self.engine.state.tasks
+        changed = self.engine.changed_tasks()
+        if everything or self.scheduler_new or changed is None:
+            self.scheduler_new = False
+            self.scheduler.update({task_id: task.status for task_id, task in tasks.items()})
+        else:
+            self.scheduler.update({t: tasks[t].status for t in changed if t in tasks})
 
     def start(self, task_id: str) -> None:
         engine = self.engine
@@ -194,7 +208,8 @@ class Implementer:
         )
         if result.ok:
             try:
-                attempt = replace(attempt, merge=self.isolation.finish(self.plan.task(item.task)))
+                merge = self.isolation.finish(self.plan.task(item.task), item.at)
+                attempt = replace(attempt, merge=merge)
             except Exception as exc:
                 attempt = replace(attempt, merge_error=str(exc))
         if result.requeue:  # lost with its machine (a Ray node), not the agent's fault
@@ -269,6 +284,7 @@ class Implementer:
     def plan_changed(self, plan: Plan) -> None:
         self.plan = plan
         self.scheduler = Scheduler(plan.tasks)
+        self.scheduler_new = True
 
     def fix_round_note(self, tasks: list[TaskState]) -> str:
         """In a fix round, which tasks ran again (the rest kept their merged work)."""

@@ -7,7 +7,8 @@ output buffers (output.py) that the views and the log writer drain at their own 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..core.commands import Command
@@ -54,6 +55,7 @@ class AgentExited:
     task: str
     attempt: int
     result: AgentResult
+    at: float = field(default_factory=time.monotonic)  # when the exit was seen
 
 
 @dataclass(frozen=True)

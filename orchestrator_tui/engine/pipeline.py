@@ -78,6 +78,7 @@ class Engine:
         self.implementer: Implementer | None = None
         self.stage_done: inp.StageDone | None = None
         self.changed_files: set[str] = set()
+        self.tasks_changed: set[str] | None = None  # since changed_tasks() (None: maybe all)
         self.plan_edited_at_gate = False
         self.lock: WorkspaceLock | None = None
         self.unanswered: GateUnanswered | None = None  # why a gate ended the run (CI mode)
@@ -188,10 +189,27 @@ class Engine:
         seq = self.state.last_seq + 1 if event.persisted else self.state.last_seq
         event = event.model_copy(update={"seq": seq, "at": time.time()})
         if event.persisted:  # so that replaying the log gives exactly this state
+            tasks = self.state.tasks
             self.state = apply(self.state, event)
+            if self.state.tasks is not tasks:
+                self.task_changed(getattr(event, "task", None))
             if self.store is not None:
                 self.store.record(event, self.state)
         self.show(event)
+
+    def task_changed(self, task_id: object) -> None:
+        """An event changed one task (its `task`) or, for any other event, maybe several."""
+        if self.tasks_changed is not None:
+            if isinstance(task_id, str):
+                self.tasks_changed.add(task_id)
+            else:
+                self.tasks_changed = None
+
+    def changed_tasks(self) -> set[str] | None:
+        """The tasks whose state changed since the last call; None: maybe any (the first
+        call, or after an event that touched the plan's tasks at large)."""
+        changed, self.tasks_changed = self.tasks_changed, set()
+        return changed
 
     def batch(self) -> contextlib.AbstractContextManager[None]:
         """Events emitted inside share one fsync (group commit for a loop turn)."""
@@ -211,6 +229,8 @@ class Engine:
         returns a gate decision when a command made one. Raises Cancelled on a stop."""
         if stoppable:
             self.check_stop()
+        if self.store is not None:  # the log's unsynced tail is fsynced in time (group commit)
+            timeout = min(timeout, self.store.sync_in())
         items: list[inp.Input] = []
         try:
             items.append(self.inputs.get(timeout=max(timeout, 0.0)))

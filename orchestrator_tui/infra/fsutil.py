@@ -7,6 +7,7 @@ import errno
 import os
 import tempfile
 from pathlib import Path
+from typing import BinaryIO
 
 
 class DiskError(OSError):
@@ -44,6 +45,30 @@ def atomic_write(path: Path, text: str, durable: bool = True) -> None:
     except OSError as exc:
         with_suppressed_unlink(tmp)
         raise DiskError(exc.errno, describe_os_error(exc, path)) from exc
+
+
+def write_file(path: Path, data: bytes) -> None:
+    """Create or overwrite `path` (not atomic), making its folder only when it is missing:
+    three system calls where the file's folder exists, for files written per agent start."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC
+    try:
+        fd = os.open(path, flags, 0o644)
+    except FileNotFoundError:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, flags, 0o644)
+    try:
+        os.write(fd, data)
+    finally:
+        os.close(fd)
+
+
+def open_append(path: Path) -> BinaryIO:
+    """`path` opened to append bytes, its folder made only when it is missing."""
+    try:
+        return path.open("ab")
+    except FileNotFoundError:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return path.open("ab")
 
 
 def with_suppressed_unlink(path: str | Path) -> None:

@@ -5,9 +5,15 @@ ManifestWorkspace is the TaskIsolation of a workspace without worktrees (not a r
 or `run.isolation = "none"`): every task works in the workspace itself, and its MergeResult
 names the files that appeared, changed or went away while it ran, so that security, cleanup
 and review see them although no backend reported them. The "before" manifest is kept in the
-run directory, so a resumed run still finds it. Parallel tasks share the workspace: a file
-another task changed meanwhile is counted for both (the overlap guard keeps declared files
-apart, so this is rare and errs on the side of scanning more).
+run directory, so a resumed run still finds it: each distinct manifest once, named by its
+digest, and a line per start in `manifests/index.jsonl` (task → digest) — not a file per
+task, since tasks that start from the same workspace share one.
+
+Parallel tasks share the workspace: a file another task changed meanwhile is counted for
+both (the overlap guard keeps declared files apart, so this is rare and errs on the side
+of scanning more). For the same reason tasks that start within SHARE_SECONDS of a look at
+the files share it, and a task that finished shares a look begun after its agent's exit
+was seen: an engine turn that starts or finishes several tasks walks the workspace once.
 """
 
 from __future__ import annotations
@@ -15,12 +21,13 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import time
 from pathlib import Path
 
 from ..core.models import Task
 from ..core.protocols import MergeResult, SharedWorkspace
-from .fsutil import atomic_write
-from .store import RunFiles, safe_name
+from .fsutil import DiskError, atomic_write, describe_os_error
+from .store import RunFiles
 
 SKIP_DIRS = frozenset(
     {".git", ".orchestrator", ".venv", "venv", "node_modules", "__pycache__", ".mypy_cache"}
@@ -79,26 +86,53 @@ def compare(before: dict[str, Entry], after: dict[str, Entry]) -> tuple[str, ...
 class ManifestWorkspace(SharedWorkspace):
     """No isolation, but the files each task changed are found by manifests."""
 
+    SHARE_SECONDS = 0.01
+
     def __init__(self, workspace: Path, run_id: str) -> None:
         super().__init__(workspace)
         self.folder = RunFiles(workspace, run_id).dir / "manifests"
+        self.index = self.folder / "index.jsonl"
+        self.saved: tuple[str, dict[str, Entry] | None] = ("", None)  # the last one written
         self.last: dict[str, Entry] = {}  # the newest manifest: unchanged files not read again
+        self.last_at = float("-inf")  # when its walk began (monotonic)
         self.before: dict[str, dict[str, Entry]] = {}  # this process's; the disk's after a restart
 
-    def path(self, task: Task) -> Path:
-        return self.folder / f"{safe_name(task.id)}.json"
+    def look(self, begun_after: float, hint: dict[str, Entry] | None = None) -> dict[str, Entry]:
+        """The newest manifest, walked anew unless that walk began after `begun_after`."""
+        if self.last_at <= begun_after:
+            self.last_at = time.monotonic()
+            self.last = take_manifest(self.workspace, {**self.last, **hint} if hint else self.last)
+        return self.last
 
     def prepare(self, task: Task, attempt: int) -> Path:
-        manifest = self.last = self.before[task.id] = take_manifest(self.workspace, self.last)
-        atomic_write(self.path(task), json.dumps(manifest), durable=False)  # rebuilt on a rerun
+        manifest = self.before[task.id] = self.look(time.monotonic() - self.SHARE_SECONDS)
+        self.save(task, manifest)
         return self.workspace
 
-    def finish(self, task: Task) -> MergeResult:
+    def save(self, task: Task, manifest: dict[str, Entry]) -> None:
+        """For a later process (not fsynced: a rerun takes it again)."""
+        digest, saved = self.saved
+        if manifest != saved:
+            text = json.dumps(manifest, sort_keys=True)
+            digest = hashlib.sha256(text.encode("utf-8")).hexdigest()[:24]
+            atomic_write(self.folder / f"{digest}.json", text, durable=False)
+            self.saved = (digest, manifest)
+        line = json.dumps({"task": task.id, "manifest": digest}) + "\n"
+        try:
+            fd = os.open(self.index, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+            try:
+                os.write(fd, line.encode("utf-8"))
+            finally:
+                os.close(fd)
+        except OSError as exc:
+            raise DiskError(exc.errno, describe_os_error(exc, self.index)) from exc
+
+    def finish(self, task: Task, ended_at: float | None = None) -> MergeResult:
         before = self.before.pop(task.id, None) or self.read(task)
         if before is None:
             return MergeResult(ok=True, message="no isolation (no manifest from the start)")
-        self.last = take_manifest(self.workspace, {**self.last, **before})
-        files = compare(before, self.last)
+        after = self.look(time.monotonic() if ended_at is None else ended_at, hint=before)
+        files = compare(before, after)
         return MergeResult(
             ok=True,
             files=files,
@@ -109,9 +143,11 @@ class ManifestWorkspace(SharedWorkspace):
         """The manifest an earlier process took when the task started (a take-over's done
         after a restart), or None."""
         try:
-            raw = json.loads(self.path(task).read_text(encoding="utf-8"))
+            starts = [json.loads(line) for line in self.index.read_text("utf-8").splitlines()]
+            digest = next(s["manifest"] for s in reversed(starts) if s["task"] == task.id)
+            raw = json.loads((self.folder / f"{digest}.json").read_text(encoding="utf-8"))
             return {k: (int(v[0]), int(v[1]), str(v[2])) for k, v in raw.items()}
-        except (OSError, ValueError, TypeError, IndexError, AttributeError):
+        except (OSError, ValueError, TypeError, LookupError, AttributeError, StopIteration):
             return None
 
     def discard(self, task: Task) -> None:

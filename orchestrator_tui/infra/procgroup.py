@@ -16,6 +16,7 @@ the same module.
 from __future__ import annotations
 
 import contextlib
+import itertools
 import os
 import secrets
 import signal
@@ -97,22 +98,31 @@ class ProcessGroup:
 TOKEN_VARIABLE = "ORCH_AGENT_TOKEN"
 
 
+TOKEN_PREFIX = secrets.token_hex(8)
+TOKEN_COUNT = itertools.count(1)
+
+
 def new_token() -> str:
-    """A value for TOKEN_VARIABLE that marks one agent's processes as ours."""
-    return secrets.token_hex(12)
+    """A value for TOKEN_VARIABLE that marks one agent's processes as ours: unguessable,
+    and never the same twice (per process: a random prefix, the pid and a count)."""
+    return f"{TOKEN_PREFIX}{os.getpid():x}-{next(TOKEN_COUNT):x}"
 
 
 def write_pidfile(pidfile: Path, pgid: int, token: str) -> None:
     """Record the group for the next start, and guard it with this process's lifeline."""
     LIFELINE.guard(pgid, token)
-    pidfile.parent.mkdir(parents=True, exist_ok=True)
-    pidfile.write_text(f"{pgid} {token}\n", encoding="utf-8")
+    try:  # the folder is there but for the first time
+        pidfile.write_text(f"{pgid} {token}\n", encoding="utf-8")
+    except FileNotFoundError:
+        pidfile.parent.mkdir(parents=True, exist_ok=True)
+        pidfile.write_text(f"{pgid} {token}\n", encoding="utf-8")
 
 
-def remove_pidfile(pidfile: Path) -> None:
-    """The group recorded there has ended: forget it (the file and the lifeline's entry)."""
+def remove_pidfile(pidfile: Path, pgid: int | None = None) -> None:
+    """The group recorded there (`pgid`, else read from the file) has ended: forget it
+    (the file and the lifeline's entry)."""
     with contextlib.suppress(OSError, ValueError):
-        LIFELINE.release(int(pidfile.read_text(encoding="utf-8").split()[0]))
+        LIFELINE.release(pgid or int(pidfile.read_text(encoding="utf-8").split()[0]))
     with contextlib.suppress(OSError):
         pidfile.unlink()
 
@@ -185,19 +195,21 @@ class Lifeline:
             self.send(f"- {pgid}\n")
 
     def send(self, line: str) -> bool:
+        """One line to the lifeline; one that died (its pipe is broken) is started again."""
         with self.lock:
-            if self.process is None or self.owner != os.getpid() or self.process.poll() is not None:
-                self.process = self.start()
-                self.owner = os.getpid()
-            if self.process is None or self.process.stdin is None:
-                return False
-            try:
-                self.process.stdin.write(line.encode("ascii"))
-                self.process.stdin.flush()
-            except (OSError, ValueError):
-                self.process = None
-                return False
-            return True
+            for _ in range(2):
+                if self.process is None or self.owner != os.getpid():
+                    self.process = self.start()
+                    self.owner = os.getpid()
+                if self.process is None or self.process.stdin is None:
+                    return False
+                try:
+                    self.process.stdin.write(line.encode("ascii"))
+                    self.process.stdin.flush()
+                    return True
+                except (OSError, ValueError):
+                    self.process = None
+            return False
 
     def start(self) -> subprocess.Popen[bytes] | None:
         try:

@@ -62,8 +62,8 @@ class RunFiles:
     workspace: Path
     run_id: str
 
-    @property
-    def dir(self) -> Path:
+    @functools.cached_property
+    def dir(self) -> Path:  # once: every event and every agent start asks
         return runs_dir(self.workspace) / self.run_id
 
     @property
@@ -78,11 +78,19 @@ class RunFiles:
     def frozen_plan(self) -> Path:
         return self.dir / "plan.json"
 
+    @functools.cached_property
+    def logs(self) -> Path:
+        return self.dir / "logs"
+
+    @functools.cached_property
+    def prompts(self) -> Path:
+        return self.dir / "prompts"
+
     def log(self, task_id: str) -> Path:
-        return self.dir / "logs" / f"{safe_name(task_id)}.log"
+        return self.logs / f"{safe_name(task_id)}.log"
 
     def prompt(self, task_id: str) -> Path:
-        return self.dir / "prompts" / f"{safe_name(task_id)}.md"
+        return self.prompts / f"{safe_name(task_id)}.md"
 
     def report(self, name: str) -> Path:
         return self.dir / name
@@ -143,7 +151,12 @@ def kill_point() -> None:
 
 class EventLog:
     """Appends events durably: one JSON line each, flushed at once (a killed process loses
-    nothing) and fsynced (an OS crash loses nothing) — per event, or once per `batch()`."""
+    nothing) and fsynced (an OS crash loses nothing) — per event, or in group commits:
+    events appended inside `batch()` are fsynced when it ends, at most once per
+    SYNC_SECONDS (an OS crash loses at most that much; `sync_in` says when the tail is due,
+    and the engine's loop never waits past it)."""
+
+    SYNC_SECONDS = 0.05
 
     def __init__(self, files: RunFiles) -> None:
         self.files = files
@@ -152,6 +165,7 @@ class EventLog:
         self.handle = files.events.open("ab")
         self.batch_depth = 0
         self.unsynced = False
+        self.synced_at = 0.0
 
     def repair_torn_tail(self) -> str | None:
         """Cut a torn last line (a crash mid-write) so the next append starts clean."""
@@ -183,16 +197,24 @@ class EventLog:
         if self.unsynced:
             os.fsync(self.handle.fileno())
             self.unsynced = False
+            self.synced_at = time.monotonic()
+
+    def sync_in(self) -> float:
+        """Seconds until the unsynced tail must be fsynced (inf: nothing waits)."""
+        if not self.unsynced:
+            return float("inf")
+        return max(0.0, self.synced_at + self.SYNC_SECONDS - time.monotonic())
 
     @contextlib.contextmanager
     def batch(self) -> Iterator[None]:
-        """Group commit: the events appended inside share one fsync at the end."""
+        """Group commit: the events appended inside share one fsync at the end, or at the
+        end of a later batch when the last fsync is less than SYNC_SECONDS old."""
         self.batch_depth += 1
         try:
             yield
         finally:
             self.batch_depth -= 1
-            if not self.batch_depth:
+            if not self.batch_depth and self.sync_in() == 0.0:
                 try:
                     self.sync()
                 except OSError as exc:
@@ -207,13 +229,14 @@ class EventLog:
 class RunStore:
     """The sink that persists: log every event, keep state.json (a snapshot) current."""
 
-    SNAPSHOT_SECONDS = 1.0
+    SNAPSHOT_SECONDS = 1.0  # at most this often, or 20 times as long as a snapshot takes
+    SNAPSHOT_SHARE = 20  # (a 10,000-task state takes ~0.1 s: the log is the truth meanwhile)
 
     def __init__(self, files: RunFiles, state: RunState | None = None) -> None:
         self.files = files
         self.log = EventLog(files)
         self.state = state or RunState()
-        self.snapshot_at = 0.0
+        self.snapshot_due = 0.0
 
     def emit(self, event: EventBase) -> None:
         """Fold and record an event (for callers that do not keep a state of their own)."""
@@ -224,16 +247,20 @@ class RunStore:
         """Record an event and the state it leads to, as folded by the caller."""
         self.log.append(event)
         self.state = state
-        now = time.monotonic()
-        if event.kind in SNAPSHOT_KINDS or now - self.snapshot_at >= self.SNAPSHOT_SECONDS:
+        if event.kind in SNAPSHOT_KINDS or time.monotonic() >= self.snapshot_due:
             self.write_snapshot()
-            self.snapshot_at = now
 
     def batch(self) -> contextlib.AbstractContextManager[None]:
         return self.log.batch()
 
+    def sync_in(self) -> float:
+        return self.log.sync_in()
+
     def write_snapshot(self) -> None:
+        started = time.monotonic()
         atomic_write(self.files.state, self.state.model_dump_json(indent=1), durable=False)
+        took = time.monotonic() - started
+        self.snapshot_due = started + max(self.SNAPSHOT_SECONDS, self.SNAPSHOT_SHARE * took)
 
     def close(self) -> None:
         try:

@@ -203,7 +203,7 @@ class GitWorktrees:
             self.attempts[task.id] = attempt
             return place.workdir
 
-    def finish(self, task: Task) -> MergeResult:
+    def finish(self, task: Task, ended_at: float | None = None) -> MergeResult:
         """Commit the task's work and merge it into the run branch."""
         with self.lock:
             merge_dir = self.ensure_run()
