@@ -22,6 +22,7 @@ import hashlib
 import json
 import os
 import time
+import weakref
 from pathlib import Path
 
 from ..core.models import Task
@@ -92,6 +93,7 @@ class ManifestWorkspace(SharedWorkspace):
         super().__init__(workspace)
         self.folder = RunFiles(workspace, run_id).dir / "manifests"
         self.index = self.folder / "index.jsonl"
+        self.index_fd: int | None = None
         self.saved: tuple[str, dict[str, Entry] | None] = ("", None)  # the last one written
         self.last: dict[str, Entry] = {}  # the newest manifest: unchanged files not read again
         self.last_at = float("-inf")  # when its walk began (monotonic)
@@ -119,11 +121,10 @@ class ManifestWorkspace(SharedWorkspace):
             self.saved = (digest, manifest)
         line = json.dumps({"task": task.id, "manifest": digest}) + "\n"
         try:
-            fd = os.open(self.index, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-            try:
-                os.write(fd, line.encode("utf-8"))
-            finally:
-                os.close(fd)
+            if self.index_fd is None:  # open while this isolation lives: a write per start
+                self.index_fd = os.open(self.index, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+                weakref.finalize(self, os.close, self.index_fd)
+            os.write(self.index_fd, line.encode("utf-8"))
         except OSError as exc:
             raise DiskError(exc.errno, describe_os_error(exc, self.index)) from exc
 

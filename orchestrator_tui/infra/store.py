@@ -229,7 +229,7 @@ class EventLog:
 class RunStore:
     """The sink that persists: log every event, keep state.json (a snapshot) current."""
 
-    SNAPSHOT_SECONDS = 1.0  # at most this often, or 20 times as long as a snapshot takes
+    SNAPSHOT_SECONDS = 5.0  # at most this often, or 20 times as long as a snapshot takes
     SNAPSHOT_SHARE = 20  # (a 10,000-task state takes ~0.1 s: the log is the truth meanwhile)
 
     def __init__(self, files: RunFiles, state: RunState | None = None) -> None:
