@@ -163,3 +163,26 @@ def test_submit_validates_the_action(tmp_path: Path) -> None:
     with pytest.raises(ValueError):
         submit(tmp_path, "explode")
     assert list((tmp_path / ".orchestrator/inbox").glob("*.json")) == []
+
+
+def test_a_command_for_a_run_that_is_starting_is_queued_not_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The engine holds the lock a moment before its log exists (a new run opening): an
+    `approve` then is queued for it, not answered "no run in …"."""
+    from orchestrator_tui.cli import main
+    from orchestrator_tui.commands import control
+    from orchestrator_tui.infra.session import inbox_dir
+
+    (tmp_path / ".orchestrator").mkdir()
+    lock = WorkspaceLock(tmp_path, "20261203-120000-abcd")
+    lock.acquire()
+    try:
+        monkeypatch.setattr(control, "ANSWER_WAIT_SECONDS", 0.2)
+        assert main(["approve", "-C", str(tmp_path)]) == 0
+        assert "the engine has not answered yet" in capsys.readouterr().out
+        assert len(list(inbox_dir(tmp_path).iterdir())) == 1
+    finally:
+        lock.release()
+    assert main(["approve", "-C", str(tmp_path)]) == 1  # no run, no engine: said so
+    assert "no run in" in capsys.readouterr().err

@@ -21,7 +21,10 @@ ANSWER_WAIT_SECONDS = 5.0
 
 def main(args: argparse.Namespace) -> int:
     workspace = Path(args.workspace)
-    run_id = latest_run_id(workspace)
+    holder = read_lock(workspace)
+    live = holder is not None and not lock_is_stale(holder)
+    # a run that is starting holds the lock a moment before its log exists: it reads the inbox
+    run_id = holder.run_id if live and holder else latest_run_id(workspace)
     if run_id is None:
         print(f"no run in {workspace}: start one with `orchestrator-tui run`", file=sys.stderr)
         return 1
@@ -32,7 +35,7 @@ def main(args: argparse.Namespace) -> int:
             f"run {run_id} has ended ({state.outcome}); nothing to {args.action}", file=sys.stderr
         )
         return 1
-    start = files.events.stat().st_size
+    start = files.events.stat().st_size if files.events.exists() else 0
     try:
         command = submit(workspace, args.action, args.task, args.feedback, by="cli")
     except DiskError as exc:
