@@ -3,6 +3,7 @@ bad input; and the engine's liveness as the monitor words it."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -250,3 +251,21 @@ def test_the_monitor_cannot_run_agents() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=30, check=True
     )
     assert done.stdout.strip() == "[]"
+
+
+def test_a_raw_json_line_of_an_agent_cli_is_said_in_words(tmp_path: Path) -> None:
+    """claude's stream-json is logged raw: the side pane shows what it says, not the JSON."""
+    log = tmp_path / "T1.log"
+    asked = {
+        "type": "control_request",
+        "request_id": "5b1f",
+        "request": {"subtype": "can_use_tool", "tool_name": "Bash", "input": {"command": "ls -la"}},
+    }
+    log.write_text(json.dumps(asked) + "\n")
+    assert newest_line(log) == "control_request · can_use_tool · Bash: ls -la"
+    said = {"type": "assistant", "message": {"content": [{"type": "text", "text": "Done.\n"}]}}
+    log.write_text(json.dumps(said) + "\n")
+    assert newest_line(log) == "assistant · text: Done."
+    for line in ("{not json", "[1, 2]", "plain words"):
+        log.write_text(line + "\n")
+        assert newest_line(log) == line

@@ -7,11 +7,13 @@ directory change (or at least once a second, for the lock's heartbeat).
 
 from __future__ import annotations
 
+import json
 import socket
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 from watchfiles import watch
 
@@ -72,8 +74,47 @@ def newest_line(path: Path) -> str:
     for raw in reversed(data.decode("utf-8", errors="replace").splitlines()):
         line = "".join(ch for ch in raw if ch.isprintable() or ch == "\t").strip()
         if line:
-            return line.replace("\t", " ")
+            return readable(line.replace("\t", " "))
     return ""
+
+
+NESTED = ("request", "message", "item", "content", "input")
+
+
+def readable(line: str) -> str:
+    """A JSON line of an agent CLI's stream (claude, codex, gemini log them raw) said in
+    its words: `control_request · can_use_tool · Bash: ls -la`, not the JSON."""
+    if not line.startswith("{"):
+        return line
+    try:
+        data = json.loads(line)
+    except ValueError:
+        return line
+    if not isinstance(data, dict):
+        return line
+    words: list[str] = []
+    detail = ""
+    nodes: list[Any] = [data]
+    while nodes:  # the object, then what it holds (a request, a message, its content)
+        node = nodes.pop(0)
+        if isinstance(node, list):
+            nodes.extend(node[:3])
+            continue
+        if not isinstance(node, dict):
+            continue
+        for key in ("type", "subtype", "tool_name", "name"):
+            value = node.get(key)
+            if isinstance(value, str) and value and value not in words and len(words) < 4:
+                words.append(value)
+        for key in ("text", "result", "command", "description"):
+            value = node.get(key)
+            if not detail and isinstance(value, str) and value.strip():
+                detail = " ".join(value.split())
+        nodes.extend(
+            node[k] for k in ("request", "message", "item", "content", "input") if k in node
+        )
+    said = " · ".join(words)
+    return f"{said}: {detail}" if said and detail else said or detail or line
 
 
 class RunFollower:
