@@ -204,3 +204,22 @@ def test_a_lifeline_that_died_is_started_again_on_the_next_line() -> None:
         if lifeline.process is not None and lifeline.process.stdin is not None:
             lifeline.process.stdin.close()
             lifeline.process.wait(timeout=10)
+
+
+def test_the_engine_says_which_tasks_changed_since_it_was_last_asked(tmp_path: Path) -> None:
+    from engine_support import Recorder, engine_for, make_workspace, sim_config
+
+    engine = engine_for(make_workspace(tmp_path), sim_config(), Recorder())
+    engine.open()
+    tasks = (Task(id="T1", title="a"), Task(id="T2", title="b"))
+    assert engine.changed_tasks() is None  # the first ask: maybe any
+    engine.emit(ev.PlanFrozen(tasks=tasks, waves=(("T1", "T2"),)))
+    assert engine.changed_tasks() is None  # a plan: every task at once
+    engine.emit(ev.TaskStarted(task="T1", attempt=1, agent="sim"))
+    engine.notice("info", "no task in it")
+    assert engine.changed_tasks() == {"T1"}
+    engine.emit(ev.TaskFinished(task="T1", status="done", attempt=1))
+    engine.emit(ev.TaskBlocked(task="T2", cause="T1"))
+    assert engine.changed_tasks() == {"T1", "T2"}
+    assert engine.changed_tasks() == set()
+    engine.close()

@@ -191,19 +191,15 @@ class Engine:
         if event.persisted:  # so that replaying the log gives exactly this state
             tasks = self.state.tasks
             self.state = apply(self.state, event)
-            if self.state.tasks is not tasks:
-                self.task_changed(getattr(event, "task", None))
+            if self.state.tasks is not tasks and self.tasks_changed is not None:
+                task = getattr(event, "task", None)  # the one it changed; else maybe several
+                if isinstance(task, str):
+                    self.tasks_changed.add(task)
+                else:
+                    self.tasks_changed = None
             if self.store is not None:
                 self.store.record(event, self.state)
         self.show(event)
-
-    def task_changed(self, task_id: object) -> None:
-        """An event changed one task (its `task`) or, for any other event, maybe several."""
-        if self.tasks_changed is not None:
-            if isinstance(task_id, str):
-                self.tasks_changed.add(task_id)
-            else:
-                self.tasks_changed = None
 
     def changed_tasks(self) -> set[str] | None:
         """The tasks whose state changed since the last call; None: maybe any (the first
