@@ -16,6 +16,7 @@ from orchestrator_tui.infra.session import (
     LockHeld,
     LockInfo,
     WorkspaceLock,
+    guard,
     lock_path,
     read_lock,
     submit,
@@ -86,7 +87,8 @@ def test_the_heartbeat_keeps_the_lock_fresh_and_notices_a_takeover(tmp_path: Pat
     first = read_lock(tmp_path).heartbeat_at
     time.sleep(0.3)
     assert read_lock(tmp_path).heartbeat_at > first
-    write_lock(tmp_path, 1, heartbeat_age=0, host="elsewhere")
+    with guard(tmp_path):  # as a taker does: a beat between our read and write would undo it
+        write_lock(tmp_path, 1, heartbeat_age=0, host="elsewhere")
     deadline = time.monotonic() + 3
     while not lock.lost.is_set() and time.monotonic() < deadline:
         time.sleep(0.02)
