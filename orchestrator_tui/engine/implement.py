@@ -145,11 +145,11 @@ class Implementer:
             self.start(task_id)
         return len(picked)
 
-    def tell_scheduler(self, everything: bool = False) -> None:
+    def tell_scheduler(self) -> None:
         """The scheduler hears the status of the tasks that changed since it last heard."""
         tasks = self.engine.state.tasks
         changed = self.engine.changed_tasks()
-        if everything or self.scheduler_new or changed is None:
+        if self.scheduler_new or changed is None:
             self.scheduler_new = False
             self.scheduler.update({task_id: task.status for task_id, task in tasks.items()})
         else:
