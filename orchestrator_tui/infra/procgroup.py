@@ -111,7 +111,7 @@ def new_token() -> str:
 def write_pidfile(pidfile: Path, pgid: int, token: str) -> None:
     """Record the group for the next start, and guard it with this process's lifeline."""
     LIFELINE.guard(pgid, token)
-    try:  # the folder is there but for the first time
+    try:  # its folder is made only the first time it is missing
         pidfile.write_text(f"{pgid} {token}\n", encoding="utf-8")
     except FileNotFoundError:
         pidfile.parent.mkdir(parents=True, exist_ok=True)
