@@ -199,3 +199,32 @@ def test_headless_approve_all_stops_at_the_parallel_gate_with_the_missing_progra
     assert "**Agent programs**" in parallel.details
     assert not any(isinstance(e, ev.TaskStarted) for e in events)  # implement never started
     assert not marker.exists()  # the command profile's program was looked up, not run
+
+
+def test_the_programs_of_run_lines_are_looked_up_before_implement() -> None:
+    """A shell profile runs each task's `run:` line: a bare program that is not on PATH, or
+    a line that cannot be split, is found at the parallel gate, not by the task failing."""
+    cfg = config_from_dict({"agents": {"default": "sh", "sh": {"backend": "shell"}}})
+    tasks = (
+        Task(id="T1", title="a", run="pytest -q"),
+        Task(id="T2", title="b", run=f"{MISSING} --fast"),
+        Task(id="T3", title="c", run=f"{MISSING} again"),
+        Task(id="T4", title="d", run="./scripts/made-by-T1.sh"),  # a path: maybe made later
+        Task(id="T5", title="e", run="echo 'unclosed"),
+    )
+    asked: list[str] = []
+
+    def where(name: str, profile: AgentProfile) -> AgentProgram:
+        asked.append(profile.executable)
+        return AgentProgram(profile.executable, "" if MISSING in profile.executable else "/bin/x")
+
+    checked = check_programs(tasks, RunState(), cfg, where)  # type: ignore[arg-type]
+    assert asked == ["", "pytest", MISSING]  # the profile, then each program once
+    assert checked.blockers == (
+        "T5: cannot split its `run:` line: No closing quotation",
+        f"program not found: {MISSING} (the `run:` line of T2, T3)",
+    )
+    assert f"`{MISSING}` for T2, T3: **not found**" in "\n".join(checked.lines)
+    fine = (Task(id="T1", title="a", run="true"),)  # and the real lookup finds `true`
+    real = check_programs(fine, RunState(), cfg, lambda n, p: locate(Path("."), n, p))
+    assert real.blockers == ()

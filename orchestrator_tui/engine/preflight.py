@@ -5,12 +5,15 @@ The lookup is the wiring's `ProgramLocator` (agents/programs.py `locate`, the sa
 `orchestrator-tui agents` uses): a program is looked up, never started. A missing one is a
 blocker of the parallel gate, so `--approve all` does not pass it (headless CI mode ends
 with exit 4 and the reason); a person can install the program and approve, or fix the
-profile and retry the stage. With `run.executor = "ray"` the programs live on the cluster's
-nodes and are not looked up here.
+profile and retry the stage. A `shell` profile runs each task's `run:` line: its first word,
+when it is a bare name (a path may be made by an earlier task), is looked up the same way,
+and a line that cannot be split is a blocker too. With `run.executor = "ray"` the programs
+live on the cluster's nodes and are not looked up here.
 """
 
 from __future__ import annotations
 
+import shlex
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -65,6 +68,10 @@ def check_programs(
             blockers.append(f"agent program not found: {found.program} (profile {name}: {listed})")
         label = f"{found.program}: " if found.program else ""
         lines.append(f"- `{name}` ({profile.backend}) for {listed}: {label}{where}")
+        if profile.backend == "shell" and not profile.shell:
+            run_lines = run_programs([t for t in tasks if t.id in ids], name, profile, locate)
+            lines += run_lines.lines
+            blockers += run_lines.blockers
         evidence.append(
             {
                 "profile": name,
@@ -76,6 +83,30 @@ def check_programs(
             }
         )
     return Preflight(tuple(lines), tuple(evidence), tuple(blockers))
+
+
+def run_programs(
+    tasks: Sequence[Task], name: str, profile: AgentProfile, locate: ProgramLocator
+) -> Preflight:
+    """The programs the tasks' `run:` lines start (bare names only), each looked up once."""
+    users: dict[str, list[str]] = {}
+    blockers: list[str] = []
+    for task in tasks:
+        try:
+            words = shlex.split(task.run or "")
+        except ValueError as exc:
+            blockers.append(f"{task.id}: cannot split its `run:` line: {exc}")
+            continue
+        if words and "/" not in words[0]:
+            users.setdefault(words[0], []).append(task.id)
+    lines = []
+    for program, ids in users.items():
+        found = locate(name, profile.model_copy(update={"executable": program}))
+        if found.missing:
+            listed = ", ".join(ids)
+            lines.append(f"  - `{program}` for {listed}: **not found** — install it, or fix `run:`")
+            blockers.append(f"program not found: {program} (the `run:` line of {listed})")
+    return Preflight(tuple(lines), (), tuple(blockers))
 
 
 def hint(name: str, profile: AgentProfile) -> str:
