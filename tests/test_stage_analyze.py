@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from stage_support import FakeAgent, context, git_repo, make_config, write_files
 
 from orchestrator_tui.core.models import StageName
@@ -132,3 +133,23 @@ def test_build_map_survives_garbage_python(tmp_path: Path) -> None:
     (tmp_path / "latin1.py").write_bytes(b"x = '\xe9'\n")
     project = build_map(tmp_path)
     assert project.files == 2
+
+
+def test_no_interpreter_is_started_for_a_workspace_without_python(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The Python environment is probed (a second interpreter, ~0.1 s) only for a project
+    that has Python: a plan of shell commands or another language starts none."""
+    from orchestrator_tui.stages import analyze, pyenv
+
+    probed: list[str] = []
+    real = pyenv.probe
+    monkeypatch.setattr(
+        pyenv, "probe", lambda python, root: probed.append(python) or real(python, root)
+    )
+    write_files(tmp_path / "sh", {"README.md": "# notes\n", "build.sh": "echo hi\n"})
+    result = AnalyzeRunner().run(context(tmp_path / "sh", StageName.ANALYZE)[0])
+    assert result.ok and "python_env" not in result.evidence and probed == []
+    write_files(tmp_path / "py", {"pyproject.toml": "[project]\nname = 'x'\n"})
+    result = AnalyzeRunner().run(context(tmp_path / "py", StageName.ANALYZE)[0])
+    assert result.ok and len(probed) == 1 and analyze.is_python_project(build_map(tmp_path / "py"))

@@ -267,6 +267,15 @@ def evidence_of(project: ProjectMap, report: Path) -> dict[str, Any]:
     }
 
 
+PYTHON_MARKERS = ("pyproject.toml", "setup.py", "setup.cfg")
+
+
+def is_python_project(project: ProjectMap) -> bool:
+    return "Python" in project.languages or any(
+        (project.root / name).is_file() for name in PYTHON_MARKERS
+    )
+
+
 class AnalyzeRunner:
     """The built-in analyze stage."""
 
@@ -276,7 +285,11 @@ class AnalyzeRunner:
         project = build_map(ctx.workspace)
         report = ctx.run_dir / "analysis.md"
         text = render(project, ctx.run_id)
-        env_lines, python_env = describe(ctx.workspace, project_python(ctx.workspace))
+        env_lines, python_env = (
+            describe(ctx.workspace, project_python(ctx.workspace))
+            if is_python_project(project)
+            else ([], {})  # no interpreter to start for a workspace without Python
+        )
         text = text.rstrip("\n") + "\n" + "\n".join(env_lines) + "\n" if env_lines else text
         summary = short_summary(project)
         ok, problem = True, ""
