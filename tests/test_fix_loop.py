@@ -338,3 +338,28 @@ async def test_a_failure_no_task_owns_becomes_a_fix_task_shown_in_the_plan_pane(
     assert state.tasks["T1"].attempt == 1  # it owned nothing: not rerun
     assert state.tasks["fix-1"].status == TaskStatus.DONE
     assert state.stages[StageName.TEST].evidence["passed"] == 1
+
+
+def test_no_send_back_to_tasks_that_only_run_shell_lines() -> None:
+    """A shell task runs its `run:` line again whatever it is told, and a fix task has no
+    line at all: such a round would only fail; one agent that reads feedback is enough."""
+    from types import SimpleNamespace
+
+    from orchestrator_tui.core.config import config_from_dict
+    from orchestrator_tui.core.events import FixRoundStarted
+    from orchestrator_tui.core.models import Plan, StageName, Task
+    from orchestrator_tui.engine.fix_loop import reads_feedback
+
+    config = config_from_dict(
+        {"agents": {"default": "sh", "sh": {"backend": "shell"}, "ai": {"backend": "claude"}}}
+    )
+    plan = Plan(
+        title="p",
+        tasks=(Task(id="T1", title="a", run="true"), Task(id="T2", title="b", agent="ai")),
+    )
+    engine = SimpleNamespace(plan=plan, config=config)
+    fix = Task(id="fix-1", title="fix")
+    shell_only = FixRoundStarted(stage=StageName.TEST, round=1, tasks=("T1",), fix_task=fix)
+    assert not reads_feedback(engine, shell_only)  # type: ignore[arg-type]
+    with_agent = FixRoundStarted(stage=StageName.TEST, round=1, tasks=("T1", "T2"))
+    assert reads_feedback(engine, with_agent)  # type: ignore[arg-type]

@@ -6,7 +6,7 @@ is rejected (by the user, or by the engine itself when that gate is auto-approve
 from __future__ import annotations
 
 from ..core import fix_map
-from ..core.decisions import Decision
+from ..core.decisions import Decision, refuse
 from ..core.events import FixRoundStarted, GateDecided
 from ..core.fix_map import SEND_BACK_STAGES, Owner, SendBackFacts
 from ..core.models import Plan, StageName, StageStatus
@@ -84,7 +84,30 @@ def plan_round(engine: EngineCore, stage: StageName, user_text: str) -> Decision
         user_text=user_text,
         roots=roots,
     )
-    return fix_map.send_back(engine.state, facts)
+    decision = fix_map.send_back(engine.state, facts)
+    started = decision.events[0] if decision.events else None
+    if isinstance(started, FixRoundStarted) and not reads_feedback(engine, started):
+        return refuse(
+            "the tasks it would send back run shell `run:` lines, which do not read "
+            "feedback (a fix task would have none): fix the cause and retry"
+        )
+    return decision
+
+
+def reads_feedback(engine: EngineCore, started: FixRoundStarted) -> bool:
+    """Can any task of the round act on its feedback? A shell profile's task runs its
+    `run:` line again whatever it is told, and a fix task has no such line."""
+    plan = engine.plan.by_id if engine.plan else {}
+    extra = {started.fix_task.id: started.fix_task} if started.fix_task else {}
+    for task_id in {*started.tasks, *extra}:
+        task = extra.get(task_id) or plan.get(task_id)
+        try:
+            _name, profile = engine.config.agents.profile(task.agent if task else None)
+        except KeyError:
+            return True  # the round says so when it runs
+        if profile.backend != "shell":
+            return True
+    return False
 
 
 def send_back(engine: EngineCore, stage: StageName) -> bool:
