@@ -24,7 +24,7 @@ def main(args: argparse.Namespace) -> int:
     holder = read_lock(workspace)
     live = holder is not None and not lock_is_stale(holder)
     # a run that is starting holds the lock a moment before its log exists: it reads the inbox
-    run_id = holder.run_id if live and holder else latest_run_id(workspace)
+    run_id = holder.run_id if holder is not None and live else latest_run_id(workspace)
     if run_id is None:
         print(f"no run in {workspace}: start one with `orchestrator-tui run`", file=sys.stderr)
         return 1
@@ -41,8 +41,7 @@ def main(args: argparse.Namespace) -> int:
     except DiskError as exc:
         print(exc.strerror, file=sys.stderr)
         return 1
-    holder = read_lock(workspace)
-    if holder is None or lock_is_stale(holder):
+    if not live:
         print(f"queued {args.action}: no engine is running; it applies when the run resumes")
         return 0
     answer = wait_for_answer(files, start, command.id)

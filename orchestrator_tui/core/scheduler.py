@@ -70,11 +70,8 @@ class Scheduler:
         else:
             self.ready_set.discard(task_id)
 
-    def ready(self, status: Mapping[str, TaskStatus] | None = None) -> list[str]:
-        """Pending tasks whose dependencies are all resolved, most urgent first (after
-        taking `status` in, when given)."""
-        if status is not None:
-            self.update(status)
+    def ready(self) -> list[str]:
+        """Pending tasks whose dependencies are all resolved, most urgent first."""
         return sorted(self.ready_set, key=self.urgency)
 
     def urgency(self, task_id: str) -> tuple[float, int, int]:

@@ -45,7 +45,7 @@ class Implementer:
         self.plan = engine.plan
         self.feedback = feedback
         self.scheduler = Scheduler(self.plan.tasks)
-        self.scheduler_new = True  # it hears every task's status first
+        self.tell_scheduler_all()
         self.isolation: TaskIsolation = engine.isolation_factory(
             engine.options.workspace, engine.state.run_id, engine.config
         )
@@ -100,7 +100,7 @@ class Implementer:
                 waiting = self.waiting()
                 idle = not self.running and not started and not waiting
                 if idle and not engine.state.paused and not self.taken_over():
-                    self.scheduler_new = True  # a last look at every task before the end
+                    self.tell_scheduler_all()  # a last look at every task before the end
                     with engine.batch():
                         if not self.start_ready():
                             break
@@ -147,13 +147,16 @@ class Implementer:
 
     def tell_scheduler(self) -> None:
         """The scheduler hears the status of the tasks that changed since it last heard."""
-        tasks = self.engine.state.tasks
         changed = self.engine.changed_tasks()
-        if self.scheduler_new or changed is None:
-            self.scheduler_new = False
-            self.scheduler.update({task_id: task.status for task_id, task in tasks.items()})
+        if changed is None:
+            self.tell_scheduler_all()
         else:
+            tasks = self.engine.state.tasks
             self.scheduler.update({t: tasks[t].status for t in changed if t in tasks})
+
+    def tell_scheduler_all(self) -> None:
+        tasks = self.engine.state.tasks.items()
+        self.scheduler.update({task_id: task.status for task_id, task in tasks})
 
     def start(self, task_id: str) -> None:
         engine = self.engine
@@ -284,7 +287,7 @@ class Implementer:
     def plan_changed(self, plan: Plan) -> None:
         self.plan = plan
         self.scheduler = Scheduler(plan.tasks)
-        self.scheduler_new = True
+        self.tell_scheduler_all()
 
     def fix_round_note(self, tasks: list[TaskState]) -> str:
         """In a fix round, which tasks ran again (the rest kept their merged work)."""

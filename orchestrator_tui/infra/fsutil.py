@@ -6,8 +6,11 @@ import contextlib
 import errno
 import os
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, TypeVar
+
+T = TypeVar("T")
 
 
 class DiskError(OSError):
@@ -51,11 +54,7 @@ def write_file(path: Path, data: bytes) -> None:
     """Create or overwrite `path` (not atomic), making its folder only when it is missing:
     three system calls where the file's folder exists, for files written per agent start."""
     flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC
-    try:
-        fd = os.open(path, flags, 0o644)
-    except FileNotFoundError:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, flags, 0o644)
+    fd = in_its_folder(path, lambda: os.open(path, flags, 0o644))
     try:
         os.write(fd, data)
     finally:
@@ -64,11 +63,16 @@ def write_file(path: Path, data: bytes) -> None:
 
 def open_append(path: Path) -> BinaryIO:
     """`path` opened to append bytes, its folder made only when it is missing."""
+    return in_its_folder(path, lambda: path.open("ab"))
+
+
+def in_its_folder(path: Path, opening: Callable[[], T]) -> T:
+    """`opening()`, and again after making `path`'s folder if that was missing."""
     try:
-        return path.open("ab")
+        return opening()
     except FileNotFoundError:
         path.parent.mkdir(parents=True, exist_ok=True)
-        return path.open("ab")
+        return opening()
 
 
 def with_suppressed_unlink(path: str | Path) -> None:
