@@ -188,3 +188,22 @@ def test_a_command_for_a_run_that_is_starting_is_queued_not_refused(
         lock.release()
     assert main(["approve", "-C", str(tmp_path)]) == 1  # no run, no engine: said so
     assert "no run in" in capsys.readouterr().err
+
+
+def test_a_zombie_holder_is_dead_and_its_lock_is_taken_over(tmp_path: Path) -> None:
+    """A killed orchestrator nobody has reaped yet (its parent is busy, or a container's
+    init never reaps) is a zombie: os.kill(pid, 0) still succeeds, but it holds nothing."""
+    from orchestrator_tui.infra.session import pid_alive
+
+    zombie = subprocess.Popen([sys.executable, "-c", "pass"])
+    deadline = time.monotonic() + 10
+    while Path(f"/proc/{zombie.pid}/stat").read_text().split(") ")[1][0] != "Z":
+        assert time.monotonic() < deadline
+        time.sleep(0.02)  # exited, not reaped: a zombie
+    try:
+        assert not pid_alive(zombie.pid) and pid_alive(os.getpid())
+        write_lock(tmp_path, zombie.pid, heartbeat_age=0)
+        notice = WorkspaceLock(tmp_path, "new-run").acquire()
+        assert notice is not None and f"its process {zombie.pid} is gone" in notice
+    finally:
+        zombie.wait(timeout=10)

@@ -61,13 +61,19 @@ def read_lock(workspace: Path) -> LockInfo | None:
 
 
 def pid_alive(pid: int) -> bool:
+    """The process exists and is not a zombie (a killed orchestrator whose parent has not
+    reaped it yet — a container's init may never — holds nothing: it is gone)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
         return True
-    return True
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return True  # no /proc: the signal's answer stands
+    return stat[stat.rfind(")") + 2 :][:1] != "Z"
 
 
 def lock_is_stale(info: LockInfo, interval: float = HEARTBEAT_SECONDS) -> str | None:
