@@ -5,6 +5,7 @@ what the simple way did (the brute force, rich's own rendering, a walk per task)
 
 from __future__ import annotations
 
+import json
 import os
 import random
 import signal
@@ -21,6 +22,7 @@ from orchestrator_tui.core.models import Task, TaskStatus
 from orchestrator_tui.core.scheduler import RESOLVED, WAITING, Scheduler
 from orchestrator_tui.headless import plain
 from orchestrator_tui.infra import procgroup
+from orchestrator_tui.infra import store as store_module
 from orchestrator_tui.infra.manifest import ManifestWorkspace
 from orchestrator_tui.infra.store import EventLog, RunFiles, RunStore
 
@@ -141,6 +143,40 @@ def test_a_slow_snapshot_is_taken_less_often(
     store.log.close()
 
 
+def test_snapshot_moments_close_together_share_one_snapshot(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A stage's end and its gate a moment later: one snapshot, written once the pace
+    allows (the loop is told when), holding both."""
+    store = RunStore(RunFiles(tmp_path, "r1"))
+    now = [100.0]
+    monkeypatch.setattr(time, "monotonic", lambda: now[0])
+    writes: list[int] = []
+    write = store_module.atomic_write
+
+    def slow_write(path: Path, text: str, durable: bool = True) -> None:
+        writes.append(json.loads(text)["last_seq"])
+        write(path, text, durable=durable)
+        now[0] += 0.01  # each snapshot takes 10 ms: the next may come 0.2 s later
+
+    monkeypatch.setattr(store_module, "atomic_write", slow_write)
+    finished = ev.StageFinished(seq=1, stage="analyze", status="done")
+    store.emit(finished)
+    assert writes == [1]  # the first moment: at once
+    store.emit(ev.GateDecided(seq=2, stage="analyze", decision="approve", by="auto"))
+    store.emit(ev.StageStarted(seq=3, stage="plan"))
+    assert writes == [1]  # too soon after it: wanted, not written yet
+    assert store.sync_in() == pytest.approx(0.19)
+    now[0] += 0.2
+    with store.batch():
+        store.emit(ev.StageFinished(seq=4, stage="plan", status="done"))
+    assert writes == [1, 4]  # one snapshot for the three events since
+    assert store.sync_in() > 0.19  # nothing wanted: only the log's tail (if any)
+    store.close()
+    assert writes == [1, 4, 4]
+    assert json.loads(store.files.state.read_text())["last_seq"] == 4
+
+
 def test_tasks_starting_together_share_one_manifest_and_one_file(tmp_path: Path) -> None:
     (tmp_path / "a.txt").write_text("one")
     isolation = ManifestWorkspace(tmp_path, "r1")
@@ -223,3 +259,31 @@ def test_the_engine_says_which_tasks_changed_since_it_was_last_asked(tmp_path: P
     assert engine.changed_tasks() == {"T1", "T2"}
     assert engine.changed_tasks() == set()
     engine.close()
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    status=st.sampled_from(STATUSES),
+    attempt=st.integers(0, 5),
+    reason=st.text(max_size=20),
+    files=st.lists(st.text(max_size=5), max_size=3).map(tuple),
+    which=st.sets(st.sampled_from(["status", "attempt", "reason", "changed_files"])),
+)
+def test_evolve_is_model_copy_with_its_update(
+    status: TaskStatus, attempt: int, reason: str, files: tuple[str, ...], which: set[str]
+) -> None:
+    """The fold's fast copy gives what pydantic's model_copy(update=…) gives: equal, the
+    same JSON, the same fields set, the same hash; the original is left as it was."""
+    from orchestrator_tui.core.run_state import TaskState
+
+    base = TaskState(id="t1", title="a title", depends=("t0",))
+    values = {"status": status, "attempt": attempt, "reason": reason, "changed_files": files}
+    changes = {name: values[name] for name in which}
+    fast, slow = base.evolve(changes), base.model_copy(update=changes)
+    assert fast == slow and hash(fast) == hash(slow)
+    assert fast.model_dump_json() == slow.model_dump_json()
+    assert fast.model_fields_set == slow.model_fields_set
+    assert base == TaskState(id="t1", title="a title", depends=("t0",))
+    event = ev.TaskFinished(task="t1", status="done", reason=reason, attempt=attempt)
+    stamped = event.evolve({"seq": 7, "at": 1.5})
+    assert stamped == event.model_copy(update={"seq": 7, "at": 1.5}) and event.seq == 0

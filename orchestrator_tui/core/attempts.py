@@ -89,13 +89,13 @@ def fold_attempts(
             changes = {"status": "taken over", "finished_at": event.at}
         case _:
             return attempts
-    return (*attempts[:-1], last.model_copy(update=changes))
+    return (*attempts[:-1], last.evolve(changes))
 
 
 def finished(record: AttemptRecord, event: ev.TaskFinished) -> AttemptRecord:
     status = f"{event.status}, retried" if event.will_retry else event.status
-    return record.model_copy(
-        update={
+    return record.evolve(
+        {
             "status": status,
             "reason": event.reason,
             "exit_code": event.exit_code,

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from enum import StrEnum
 from functools import cached_property
+from typing import Any, Self
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -75,6 +77,22 @@ class Frozen(BaseModel):
     """Base for every immutable value."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
+
+    def evolve(self, changes: Mapping[str, Any]) -> Self:
+        """`model_copy(update=changes)` without its generic copying (about 4× faster): a
+        shallow copy with `changes` (fields of this model, not validated). For the hot
+        paths: the fold of every event and its stamp. Like model_copy it copies `__dict__`,
+        cached properties included, so it is not for a Plan (its cached `by_id`)."""
+        new = object.__new__(type(self))
+        fields = self.__dict__.copy()
+        fields.update(changes)
+        object.__setattr__(new, "__dict__", fields)
+        object.__setattr__(
+            new, "__pydantic_fields_set__", self.__pydantic_fields_set__ | changes.keys()
+        )
+        object.__setattr__(new, "__pydantic_extra__", None)  # extra="forbid": never any
+        object.__setattr__(new, "__pydantic_private__", None)  # no private attributes
+        return new
 
 
 class Task(Frozen):

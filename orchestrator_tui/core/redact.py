@@ -86,4 +86,4 @@ def mask_event(event: E) -> E:
         if isinstance(value := getattr(event, name), str) and value
     }
     changes = {name: value for name, value in changes.items() if value != getattr(event, name)}
-    return event.model_copy(update=changes) if changes else event
+    return event.evolve(changes) if changes else event

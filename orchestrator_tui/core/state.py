@@ -25,8 +25,8 @@ def task_state(task: Task, previous: TaskState | None = None) -> TaskState:
     status = base.status
     if base.status == TaskStatus.PENDING and (task.done or task.skip):
         status = TaskStatus.DONE if task.done else TaskStatus.SKIPPED
-    return base.model_copy(
-        update={
+    return base.evolve(
+        {
             "title": task.title,
             "depends": task.depends,
             "files": task.files,
@@ -40,14 +40,14 @@ def task_state(task: Task, previous: TaskState | None = None) -> TaskState:
 def update_task(state: RunState, task_id: str, **changes: object) -> RunState:
     current = state.tasks.get(task_id) or TaskState(id=task_id)
     tasks = dict(state.tasks)
-    tasks[task_id] = current.model_copy(update=changes)
-    return state.model_copy(update={"tasks": tasks})
+    tasks[task_id] = current.evolve(changes)
+    return state.evolve({"tasks": tasks})
 
 
 def update_stage(state: RunState, stage: StageName, **changes: object) -> RunState:
     stages = dict(state.stages)
-    stages[stage] = stages[stage].model_copy(update=changes)
-    return state.model_copy(update={"stages": stages})
+    stages[stage] = stages[stage].evolve(changes)
+    return state.evolve({"stages": stages})
 
 
 TASK_STATUS_OF_FINISH = {
@@ -62,13 +62,18 @@ TASK_STATUS_OF_FINISH = {
 def apply(state: RunState, event: ev.EventBase) -> RunState:
     """The state after `event`. Unknown or output events change only the bookkeeping."""
     if event.persisted:
-        state = state.model_copy(update={"last_seq": event.seq, "updated_at": event.at})
+        state = state.evolve({"last_seq": event.seq, "updated_at": event.at})
+    after = fold(state, event)
     if isinstance(event, ATTEMPT_EVENTS):
-        state = record_attempt(state, event)
+        after = record_attempt(state, after, event)
+    return after
+
+
+def fold(state: RunState, event: ev.EventBase) -> RunState:
     match event:
         case ev.RunStarted():
-            return state.model_copy(
-                update={
+            return state.evolve(
+                {
                     "run_id": event.run_id,
                     "workspace": event.workspace,
                     "goal": event.goal or state.goal,
@@ -87,7 +92,7 @@ def apply(state: RunState, event: ev.EventBase) -> RunState:
                 started_at=event.at,
                 finished_at=0.0,
                 feedback=event.feedback,
-            ).model_copy(update={"gate": None})
+            ).evolve({"gate": None})
         case ev.StageFinished():
             status = {
                 "done": StageStatus.DONE,
@@ -115,7 +120,7 @@ def apply(state: RunState, event: ev.EventBase) -> RunState:
                 reject_hint=event.reject_hint,
             )
             state = update_stage(state, event.stage, status=StageStatus.AWAITING_APPROVAL)
-            return state.model_copy(update={"gate": gate})
+            return state.evolve({"gate": gate})
         case ev.GateDecided():
             status = {
                 "approve": StageStatus.APPROVED,
@@ -127,7 +132,7 @@ def apply(state: RunState, event: ev.EventBase) -> RunState:
             state = update_stage(
                 state, event.stage, status=status, decided_by=event.by, feedback=event.feedback
             )
-            return state.model_copy(update={"gate": None})
+            return state.evolve({"gate": None})
         case ev.PlanFrozen() | ev.PlanReloaded():
             return apply_plan(state, event)
         case ev.FixRoundStarted():
@@ -189,35 +194,42 @@ def apply(state: RunState, event: ev.EventBase) -> RunState:
                 reason="merge conflict: " + ", ".join(event.files),
             )
         case ev.RunPaused():
-            return state.model_copy(update={"paused": True})
+            return state.evolve({"paused": True})
         case ev.RunResumed():
-            return state.model_copy(update={"paused": False})
+            return state.evolve({"paused": False})
         case ev.RunFinished():
-            return state.model_copy(
-                update={"outcome": event.outcome, "outcome_reason": event.reason, "gate": None}
+            return state.evolve(
+                {"outcome": event.outcome, "outcome_reason": event.reason, "gate": None}
             )
         case ev.Notice():
             notices = (*state.notices, f"{event.level}: {event.text}")[-MAX_NOTICES:]
-            return state.model_copy(update={"notices": notices})
+            return state.evolve({"notices": notices})
         case ev.PermissionAsked() | ev.PermissionAnswered() | ev.PermissionWithdrawn():
             permissions = fold_permission(state.permissions, event)
-            return state.model_copy(update={"permissions": permissions})
+            return state.evolve({"permissions": permissions})
         case ev.TaskTakenOver():
             return apply_takeover(state, event)
         case ev.CommandApplied():
             applied = state.applied_commands | {event.command_id}
-            return state.model_copy(update={"applied_commands": applied})
+            return state.evolve({"applied_commands": applied})
     return state
 
 
-def record_attempt(state: RunState, event: ev.EventBase) -> RunState:
-    """The task's attempt records after one of its events (why it ran: its reason and
-    send-back text as they stood before a TaskStarted)."""
-    task = state.tasks.get(getattr(event, "task", ""))
+def record_attempt(before: RunState, after: RunState, event: ev.EventBase) -> RunState:
+    """`after` with the task's attempt records after one of its events, as they follow from
+    `before` (why it ran: its reason and send-back text as they stood before a TaskStarted)."""
+    task = before.tasks.get(getattr(event, "task", ""))
     if task is None:  # a stage's own agent, or a task not in the plan: no records
-        return state
+        return after
     attempts = fold_attempts(task.attempts, event, task.reason, task.fix_feedback)
-    return update_task(state, task.id, attempts=attempts) if attempts != task.attempts else state
+    current = after.tasks.get(task.id)
+    if current is None or attempts == task.attempts:
+        return after
+    if after.tasks is before.tasks:
+        return update_task(after, task.id, attempts=attempts)
+    # the fold made this dict for `after`, which nobody has seen yet: no second copy of it
+    after.tasks[task.id] = current.evolve({"attempts": attempts})
+    return after
 
 
 def usage_after(spender: TaskState, event: ev.TaskUsage) -> dict[str, object]:
@@ -233,12 +245,12 @@ def add_stage_agent_usage(state: RunState, event: ev.TaskUsage) -> RunState:
     agent = state.stage_agents.get(event.task) or TaskState(id=event.task)
     agents = dict(state.stage_agents)
     agents[event.task] = agent.model_copy(update=usage_after(agent, event))
-    return state.model_copy(update={"stage_agents": agents})
+    return state.evolve({"stage_agents": agents})
 
 
 def apply_plan(state: RunState, event: ev.PlanFrozen | ev.PlanReloaded) -> RunState:
     if isinstance(event, ev.PlanReloaded) and event.error:
-        return state.model_copy(update={"plan_error": event.error})
+        return state.evolve({"plan_error": event.error})
     tasks: dict[str, TaskState] = {}
     for task in event.tasks:
         tasks[task.id] = task_state(task, state.tasks.get(task.id))
@@ -272,7 +284,7 @@ def apply_fix_round(state: RunState, event: ev.FixRoundStarted) -> RunState:
     if event.fix_task is not None and event.fix_task.id not in state.tasks:
         tasks = dict(state.tasks)
         tasks[event.fix_task.id] = task_state(event.fix_task)
-        state = state.model_copy(update={"tasks": tasks})
+        state = state.evolve({"tasks": tasks})
     for task_id, text in event.feedback.items():
         if task_id in state.tasks:
             state = update_task(state, task_id, fix_feedback=text)
@@ -286,7 +298,7 @@ def apply_fix_round(state: RunState, event: ev.FixRoundStarted) -> RunState:
             feedback="",
             approved_seen=event.seen.get(stage.value),
         )
-    return state.model_copy(update={"fix_round": event.round, "gate": None})
+    return state.evolve({"fix_round": event.round, "gate": None})
 
 
 def apply_takeover(state: RunState, event: ev.TaskTakenOver) -> RunState:

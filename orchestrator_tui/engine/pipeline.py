@@ -187,7 +187,7 @@ class Engine:
         """Stamp, fold into our state, persist, then tell every live view."""
         event = mask_event(event)
         seq = self.state.last_seq + 1 if event.persisted else self.state.last_seq
-        event = event.model_copy(update={"seq": seq, "at": time.time()})
+        event = event.evolve({"seq": seq, "at": time.time()})
         if event.persisted:  # so that replaying the log gives exactly this state
             tasks = self.state.tasks
             self.state = apply(self.state, event)

@@ -227,16 +227,24 @@ class EventLog:
 
 
 class RunStore:
-    """The sink that persists: log every event, keep state.json (a snapshot) current."""
+    """The sink that persists: log every event, keep state.json (a snapshot) current.
 
-    SNAPSHOT_SECONDS = 5.0  # at most this often, or 20 times as long as a snapshot takes
-    SNAPSHOT_SHARE = 20  # (a 10,000-task state takes ~0.1 s: the log is the truth meanwhile)
+    A snapshot is written soon after a moment worth one (a gate, a stage's end, the run's
+    end, a pause: SNAPSHOT_KINDS) and otherwise at most every SNAPSHOT_SECONDS; never more
+    often than once per SNAPSHOT_SHARE times what the last one took (a 10,000-task state
+    takes ~0.1 s: the log is the truth meanwhile). A moment that comes sooner is written
+    when that pace allows: `sync_in` counts it, so the engine's loop wakes for it."""
+
+    SNAPSHOT_SECONDS = 5.0
+    SNAPSHOT_SHARE = 20
 
     def __init__(self, files: RunFiles, state: RunState | None = None) -> None:
         self.files = files
         self.log = EventLog(files)
         self.state = state or RunState()
-        self.snapshot_due = 0.0
+        self.snapshot_due = 0.0  # the next routine snapshot
+        self.snapshot_paced = 0.0  # the soonest the next one may be written
+        self.snapshot_wanted = False  # a moment worth a snapshot came since the last
 
     def emit(self, event: EventBase) -> None:
         """Fold and record an event (for callers that do not keep a state of their own)."""
@@ -247,20 +255,35 @@ class RunStore:
         """Record an event and the state it leads to, as folded by the caller."""
         self.log.append(event)
         self.state = state
-        if event.kind in SNAPSHOT_KINDS or time.monotonic() >= self.snapshot_due:
-            self.write_snapshot()
+        self.snapshot_wanted = self.snapshot_wanted or event.kind in SNAPSHOT_KINDS
+        if not self.log.batch_depth:
+            self.snapshot_if_due()
 
-    def batch(self) -> contextlib.AbstractContextManager[None]:
-        return self.log.batch()
+    @contextlib.contextmanager
+    def batch(self) -> Iterator[None]:
+        with self.log.batch():
+            yield
+        if not self.log.batch_depth:
+            self.snapshot_if_due()
 
     def sync_in(self) -> float:
-        return self.log.sync_in()
+        """Seconds until the log's tail must be fsynced or a wanted snapshot written."""
+        if not self.snapshot_wanted:
+            return self.log.sync_in()
+        return min(self.log.sync_in(), max(0.0, self.snapshot_paced - time.monotonic()))
+
+    def snapshot_if_due(self) -> None:
+        now = time.monotonic()
+        if now >= self.snapshot_due or (self.snapshot_wanted and now >= self.snapshot_paced):
+            self.write_snapshot()
 
     def write_snapshot(self) -> None:
         started = time.monotonic()
         atomic_write(self.files.state, self.state.model_dump_json(indent=1), durable=False)
         took = time.monotonic() - started
+        self.snapshot_paced = started + self.SNAPSHOT_SHARE * took
         self.snapshot_due = started + max(self.SNAPSHOT_SECONDS, self.SNAPSHOT_SHARE * took)
+        self.snapshot_wanted = False
 
     def close(self) -> None:
         try:
