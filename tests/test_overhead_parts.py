@@ -287,3 +287,21 @@ def test_evolve_is_model_copy_with_its_update(
     event = ev.TaskFinished(task="t1", status="done", reason=reason, attempt=attempt)
     stamped = event.evolve({"seq": 7, "at": 1.5})
     assert stamped == event.model_copy(update={"seq": 7, "at": 1.5}) and event.seq == 0
+
+
+def test_the_agents_environment_follows_every_change_of_os_environ(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The copy of os.environ kept between agent starts is never stale, never shared."""
+    from orchestrator_tui.agents.spec import environment
+
+    assert environment() == dict(os.environ)
+    monkeypatch.setenv("ORCH_TEST_VARIABLE", "one")
+    assert environment()["ORCH_TEST_VARIABLE"] == "one"
+    monkeypatch.setenv("ORCH_TEST_VARIABLE", "two")
+    first = environment()
+    assert first["ORCH_TEST_VARIABLE"] == "two"
+    first["ORCH_TEST_VARIABLE"] = "changed by a caller"
+    assert environment()["ORCH_TEST_VARIABLE"] == "two"
+    monkeypatch.delenv("ORCH_TEST_VARIABLE")
+    assert "ORCH_TEST_VARIABLE" not in environment()
