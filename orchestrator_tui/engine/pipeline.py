@@ -70,7 +70,7 @@ class Engine:
         self.isolation_factory = isolation
         self.sinks = list(sinks)
         self.state = RunState()
-        self.inputs: queue.Queue[inp.Input] = queue.Queue()
+        self.inputs: queue.SimpleQueue[inp.Input] = queue.SimpleQueue()
         self.stopping = threading.Event()  # read by stage runners and agents: stop soon
         self.cancelled = False
         self.plan: Plan | None = None
