@@ -101,6 +101,28 @@ def test_a_missing_test_command_fails_clearly(tmp_path: Path) -> None:
     result = TestRunner().run(ctx)
     assert not result.ok
     assert "no-such-runner-xyz not found" in result.summary
+    # no failure to send back: the gate does not offer to send one (found on a real trial)
+    assert "reject** to send the failures back" not in result.details
+    assert "the suite did not run through, so no failure can be sent back" in result.details
+
+
+def test_the_gate_offers_no_send_back_when_every_task_is_a_shell_line(tmp_path: Path) -> None:
+    """A shell task runs its `run:` line again whatever it is told, so a reject cannot
+    send the failures back (engine/fix_loop.py refuses it): the gate says so."""
+    from orchestrator_tui.core.models import Plan, Task
+
+    workspace = git_repo(tmp_path / "ws", PROJECT)
+    tasks = [done_task("T1", ["calc.py", "tests/test_calc.py"])]
+    plan = Plan(title="p", tasks=(Task(id="T1", title="calc", run="true"),))
+    shell = make_config(agents={"default": "sh", "sh": {"backend": "shell"}})
+    ctx, _ = context(workspace, StageName.TEST, tasks=tasks, plan=plan, config=shell)
+    result = TestRunner().run(ctx)
+    assert result.summary == "2 passed, 1 failed, 1 skipped"
+    assert "no send-back: every task is a shell `run:` line" in result.details
+    assert "reject** to send the failures back" not in result.details
+    agents = make_config(agents={"default": "ai", "ai": {"backend": "claude"}})
+    ctx, _ = context(workspace, StageName.TEST, tasks=tasks, plan=plan, config=agents)
+    assert "reject** to send the failures back" in TestRunner().run(ctx).details
 
 
 def test_garbage_junit_from_a_failing_command_is_reported(tmp_path: Path) -> None:

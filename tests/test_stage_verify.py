@@ -9,7 +9,7 @@ import sysconfig
 from pathlib import Path
 
 import pytest
-from stage_support import RUN_ID, context, git, git_repo
+from stage_support import RUN_ID, context, git, git_repo, make_config
 
 from orchestrator_tui.core.models import StageName
 from orchestrator_tui.stages.analyze import AnalyzeRunner
@@ -89,6 +89,28 @@ def test_an_editable_src_layout_install_tests_the_run_code_not_the_workspace(
     assert result.evidence["pythonpath"] == [str(checkout.resolve() / "src")]
     # in code spans: a path's `__init__` must not turn into bold "init" at the gate
     assert f"`{origin}`" in result.details and f"`{checkout.resolve() / 'src'}`" in result.details
+
+
+def test_a_configured_command_with_the_projects_venv_runs_in_the_run_checkout(
+    tmp_path: Path,
+) -> None:
+    """Found on a real trial (wcwidth): `[stages.test] command = [".venv/bin/python", "-m",
+    "pytest"]` failed with ".venv/bin/python not found": the suite runs in the run branch's
+    checkout, where the untracked virtualenv is not. The program is the workspace's."""
+    workspace = git_repo(tmp_path / "ws", SRC_PROJECT)
+    python = editable_venv(workspace, workspace / "src")
+    checkout = run_checkout(workspace)
+    command = [".venv/bin/python", "-m", "pytest", "-q"]
+    ctx, _ = context(
+        workspace, StageName.TEST, config=make_config(stages={"test": {"command": command}})
+    )
+    result = TestRunner().run(ctx)
+    assert result.ok, result.details
+    assert result.summary == "1 passed"
+    assert result.evidence["command"].startswith(f"{python} -m pytest")
+    assert Path(result.evidence["cwd"]) == checkout
+    origin = Path(result.evidence["imports"]["pkg"])
+    assert origin.is_relative_to(checkout.resolve()), origin
 
 
 def test_analysis_says_what_the_test_stage_will_import(tmp_path: Path) -> None:

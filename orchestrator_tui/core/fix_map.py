@@ -11,11 +11,12 @@ engine gathers the facts and emits the events these return.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from . import events as ev
+from .config import Config
 from .decisions import Decision, Reply, refuse
 from .models import STAGES, StageName, StageStatus, Task, TaskStatus
 from .overlap import normalize_path, patterns_may_meet
@@ -265,3 +266,18 @@ def send_back(state: RunState, facts: SendBackFacts) -> Decision:
     who = ", ".join([*tasks, *([fix_task.id] if fix_task else [])])
     message = f"fix round {round_number}: {who} run again with the failures"
     return Decision((started, *resets), Reply(True, message, gate="send_back"))
+
+
+def reads_feedback(config: Config, tasks: Iterable[Task | None]) -> bool:
+    """Can any of these tasks act on what it is sent back? A shell profile's task runs its
+    `run:` line again whatever it is told, and a fix task (None here: no plan entry yet)
+    on a shell default has no line at all. An unknown profile counts as able: the round
+    says what is wrong with it when it runs."""
+    for task in tasks:
+        try:
+            _name, profile = config.agents.profile(task.agent if task else None)
+        except KeyError:
+            return True
+        if profile.backend != "shell":
+            return True
+    return False

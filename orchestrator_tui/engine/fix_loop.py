@@ -95,19 +95,11 @@ def plan_round(engine: EngineCore, stage: StageName, user_text: str) -> Decision
 
 
 def reads_feedback(engine: EngineCore, started: FixRoundStarted) -> bool:
-    """Can any task of the round act on its feedback? A shell profile's task runs its
-    `run:` line again whatever it is told, and a fix task has no such line."""
+    """Can any task of the round act on its feedback (core/fix_map.py)?"""
     plan = engine.plan.by_id if engine.plan else {}
     extra = {started.fix_task.id: started.fix_task} if started.fix_task else {}
-    for task_id in {*started.tasks, *extra}:
-        task = extra.get(task_id) or plan.get(task_id)
-        try:
-            _name, profile = engine.config.agents.profile(task.agent if task else None)
-        except KeyError:
-            return True  # the round says so when it runs
-        if profile.backend != "shell":
-            return True
-    return False
+    tasks = [extra.get(t) or plan.get(t) for t in {*started.tasks, *extra}]
+    return fix_map.reads_feedback(engine.config, tasks)
 
 
 def send_back(engine: EngineCore, stage: StageName) -> bool:

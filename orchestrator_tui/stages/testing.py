@@ -14,10 +14,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ..core import fix_map
 from ..core.overlap import normalize_path
 from ..core.protocols import StageContext, StageResult
 from .changes import declares, plan_tasks
-from .detect import JUNIT, TestCommand, detect_test_command, project_python
+from .detect import JUNIT, TestCommand, detect_test_command, program_path, project_python
 from .pyenv import ImportPlan, import_plan, outside, probe, where_from
 from .results import ResultsError, TestResults, parse_cargo, parse_go_json, parse_junit
 from .snapshot import commit_agent_work, judged_changes
@@ -143,7 +144,7 @@ class TestRunner:
             )
         configured = ctx.config.stage(ctx.stage).command
         command = (
-            configured_command(configured)
+            configured_command([program_path(configured[0], root, ctx.workspace), *configured[1:]])
             if configured
             else detect_test_command(root, ctx.workspace)
         )
@@ -237,7 +238,7 @@ class TestRunner:
             evidence["failures"] = [f.as_dict() for f in results.failures[:50]]
         if outcome.problem:
             lines += ["", f"**{outcome.problem}**", "", "```", run.tail(30), "```"]
-            lines += ["", retry_advice(ctx, {})]
+            lines += ["", retry_advice(ctx, {}, failures=False)]
             evidence["problem"] = outcome.problem
             summary = f"tests did not run through: {outcome.problem}"
             if results is not None:
@@ -281,21 +282,33 @@ def feedback_text(results: TestResults, blame: dict[str, list[str]]) -> str:
     return f"{tasks}: the test stage failed ({results.line()}). Fix: {failures or 'see junit.xml'}"
 
 
-def retry_advice(ctx: StageContext, blame: dict[str, list[str]]) -> str:
+def retry_advice(ctx: StageContext, blame: dict[str, list[str]], failures: bool = True) -> str:
+    """What the person can do at the failed gate, as it is: a reject sends the failures back
+    only while fix rounds are left, when there are failures, and when a task can read them."""
     rounds = ctx.config.stage(ctx.stage).fix_rounds
     used = ctx.state.fix_round
+    plan_tasks = ctx.plan.tasks if ctx.plan is not None else ()
+    yourself = "fix the cause yourself and **retry**, or **skip**"
     if used >= rounds:  # a reject cannot send back any more: say so, not what it cannot do
         spent = f"all {rounds} used" if rounds else "`fix_rounds = 0`"
-        what_now = (
-            f"**What now:** no fix rounds left ({spent}; `[stages.test] fix_rounds`, "
-            "`--fix-rounds N`): fix the cause yourself and **retry**, or **skip**."
+        why = f"no fix rounds left ({spent}; `[stages.test] fix_rounds`, `--fix-rounds N`)"
+    elif plan_tasks and not fix_map.reads_feedback(ctx.config, plan_tasks):
+        why = "no send-back: every task is a shell `run:` line, which runs the same again"
+    elif not failures:
+        why = (
+            "the suite did not run through, so no failure can be sent back (a **reject** with "
+            "a text makes a fix task of it)"
         )
+    else:
+        why = ""
+    if why:
+        what_now = f"**What now:** {why}: {yourself}."
     else:
         what_now = (
             "**What now:** **reject** to send the failures back: the tasks that own them "
             "rerun with the failure output in their prompt (what no task owns becomes a fix "
             f"task), then the tests run again ({rounds - used} of {rounds} fix rounds left, "
-            "`[stages.test] fix_rounds`); or fix the cause yourself and **retry**; or **skip**."
+            f"`[stages.test] fix_rounds`); or {yourself}."
         )
     lines = [what_now]
     if blame:
