@@ -193,3 +193,23 @@ def test_a_rerun_records_the_feedback_it_addressed_or_that_nothing_used_it(
     assert implement["feedback_addressed"] == "T1: add a docstring"
     assert addressed.count("Feedback this attempt addressed") == 1
     assert "a docstring, as asked" in git(workspace, "show", f"orch/{engine.state.run_id}:app.py")
+
+
+def test_the_reject_dialog_promises_no_send_back_to_shell_lines() -> None:
+    """A plan of shell `run:` lines cannot be sent back to (engine/fix_loop.py refuses
+    it): the test gate's reject dialog says so instead of promising a fix round."""
+    from orchestrator_tui.core.config import config_from_dict
+    from orchestrator_tui.core.models import Plan, Task
+    from orchestrator_tui.engine.fix_loop import plan_reads_feedback
+
+    shell = config_from_dict({"agents": {"default": "sh", "sh": {"backend": "shell"}}})
+    plan = Plan(title="p", tasks=(Task(id="T1", title="a", run="true"),))
+    engine = SimpleNamespace(plan=plan, config=shell)
+    reads = plan_reads_feedback(engine)  # type: ignore[arg-type]
+    assert not reads
+    hint = reject_hint(StageName.TEST, shell, True, 0, reads)
+    assert hint.startswith("No send-back: every task is a shell `run:` line")
+    assert "Send back" not in hint
+    engine.config = config_from_dict({"agents": {"default": "ai", "ai": {"backend": "claude"}}})
+    assert plan_reads_feedback(engine)  # type: ignore[arg-type]
+    assert plan_reads_feedback(SimpleNamespace(plan=None, config=shell))  # type: ignore[arg-type]

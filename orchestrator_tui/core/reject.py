@@ -11,14 +11,22 @@ SEND_BACK_STAGES = (StageName.TEST, StageName.REVIEW)
 
 
 def reject_hint(
-    stage: StageName, config: Config, has_runner: bool, fix_rounds_used: int = 0
+    stage: StageName,
+    config: Config,
+    has_runner: bool,
+    fix_rounds_used: int = 0,
+    sends_back: bool = True,
 ) -> str:
     """One or two sentences for the reject dialog at `stage`'s gate. At the test and review
     gates a reject sends back while fix rounds are left (`fix_rounds_used` of
-    `[stages.test] fix_rounds`); after that it only reruns the stage."""
+    `[stages.test] fix_rounds`) and a task can read what it is sent (`sends_back`: not
+    when every task is a shell `run:` line); otherwise it only reruns the stage."""
     agent = config.stage(stage).agent or (
         config.agents.default if stage in USES_DEFAULT_AGENT else ""
     )
+    if stage in SEND_BACK_STAGES and not sends_back:
+        why = "No send-back: every task is a shell `run:` line, which runs the same again. "
+        return why + rerun_hint(stage, agent, has_runner)
     rounds = config.stage(StageName.TEST).fix_rounds
     if stage in SEND_BACK_STAGES and fix_rounds_used >= rounds:
         used = f"{fix_rounds_used} of {rounds} used" if rounds else "`fix_rounds = 0`"

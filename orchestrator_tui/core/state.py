@@ -244,7 +244,7 @@ def usage_after(spender: TaskState, event: ev.TaskUsage) -> dict[str, object]:
 def add_stage_agent_usage(state: RunState, event: ev.TaskUsage) -> RunState:
     agent = state.stage_agents.get(event.task) or TaskState(id=event.task)
     agents = dict(state.stage_agents)
-    agents[event.task] = agent.model_copy(update=usage_after(agent, event))
+    agents[event.task] = agent.evolve(usage_after(agent, event))
     return state.evolve({"stage_agents": agents})
 
 

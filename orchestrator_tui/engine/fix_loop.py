@@ -102,6 +102,11 @@ def reads_feedback(engine: EngineCore, started: FixRoundStarted) -> bool:
     return fix_map.reads_feedback(engine.config, tasks)
 
 
+def plan_reads_feedback(engine: EngineCore) -> bool:
+    """Could a send-back reach a task that reads it (the reject dialog says so)?"""
+    return engine.plan is None or fix_map.reads_feedback(engine.config, engine.plan.tasks)
+
+
 def send_back(engine: EngineCore, stage: StageName) -> bool:
     """One fix round from `stage`'s reject; False (with a notice) when none is possible."""
     if stage not in SEND_BACK_STAGES:

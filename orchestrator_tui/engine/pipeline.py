@@ -40,7 +40,7 @@ from . import inputs as inp
 from .asking import Desk
 from .commands import apply_command, new_command, poll_inbox
 from .context import Cancelled
-from .fix_loop import auto_send_back, pass_unchanged, send_back
+from .fix_loop import auto_send_back, pass_unchanged, plan_reads_feedback, send_back
 from .implement import Implementer
 from .options import EngineOptions, GateUnanswered, IsolationFactory
 from .output import OutputBuffers
@@ -350,7 +350,8 @@ class Engine:
 
     def gate(self, stage: StageName) -> str:
         auto = stage in self.options.approve or not self.config.gates.stops_after(stage)
-        hint = reject_hint(stage, self.config, stage in self.runners, self.state.fix_round)
+        rounds, reads = self.state.fix_round, plan_reads_feedback(self)
+        hint = reject_hint(stage, self.config, stage in self.runners, rounds, reads)
         if auto_send_back(self, stage, auto):
             return "reject"
         arrival = decisions.arrive_at_gate(self.state, stage, auto, hint)

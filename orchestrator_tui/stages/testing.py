@@ -287,12 +287,12 @@ def retry_advice(ctx: StageContext, blame: dict[str, list[str]], failures: bool 
     only while fix rounds are left, when there are failures, and when a task can read them."""
     rounds = ctx.config.stage(ctx.stage).fix_rounds
     used = ctx.state.fix_round
-    plan_tasks = ctx.plan.tasks if ctx.plan is not None else ()
+    tasks = ctx.plan.tasks if ctx.plan is not None else ()
     yourself = "fix the cause yourself and **retry**, or **skip**"
     if used >= rounds:  # a reject cannot send back any more: say so, not what it cannot do
         spent = f"all {rounds} used" if rounds else "`fix_rounds = 0`"
         why = f"no fix rounds left ({spent}; `[stages.test] fix_rounds`, `--fix-rounds N`)"
-    elif plan_tasks and not fix_map.reads_feedback(ctx.config, plan_tasks):
+    elif tasks and not fix_map.reads_feedback(ctx.config, tasks):
         why = "no send-back: every task is a shell `run:` line, which runs the same again"
     elif not failures:
         why = (
