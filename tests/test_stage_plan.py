@@ -45,8 +45,16 @@ def test_adopts_an_existing_plan_without_a_goal(tmp_path: Path) -> None:
     ctx, _ = context(tmp_path, StageName.PLAN)
     result = PlanRunner().run(ctx)
     assert result.ok
-    assert result.summary.startswith("adopted PLAN.md: 3 tasks, 2 waves (no goal given)")
-    assert "No goal was given, so the existing `PLAN.md` is the plan." in result.details
+    # the plan says "Say hello.": the run had no goal, the plan has one (a real trial read
+    # "(no goal given)" above a plan that had one)
+    assert result.summary.startswith("adopted PLAN.md: 3 tasks, 2 waves (its own goal)")
+    assert "given no goal, so the existing `PLAN.md` is the plan and its goal the run's" in (
+        result.details
+    )
+    write_files(tmp_path, {"PLAN.md": GOOD_PLAN.replace("Say hello.\n", "")})
+    bare = PlanRunner().run(ctx)
+    assert bare.summary.startswith("adopted PLAN.md: 3 tasks, 2 waves (no goal given)")
+    assert "given no goal, so the existing `PLAN.md` is the plan.\n" in bare.details
     assert "- wave 1: T1, T3" in result.details
     assert "Critical path: T1 → T2" in result.details
     assert result.evidence["source"] == "adopted"

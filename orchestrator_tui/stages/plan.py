@@ -151,11 +151,13 @@ class PlanRunner:
             return invalid_plan(path, problems, "adopted as found, no goal given")
         lines, evidence = dag_summary(plan)
         again = " (re-read after your feedback)" if feedback else ""
+        whose = "its own goal" if plan.goal else "no goal given"  # the run was given none
         return StageResult(
             ok=True,
             summary=f"adopted {path.name}: {len(plan.tasks)} tasks, "
-            f"{len(evidence['waves'])} waves (no goal given){again}",
-            details=f"No goal was given, so the existing `{path.name}` is the plan.\n\n"
+            f"{len(evidence['waves'])} waves ({whose}){again}",
+            details=f"The run was given no goal, so the existing `{path.name}` is the plan"
+            + (" and its goal the run's.\n\n" if plan.goal else ".\n\n")
             + "\n".join(lines),
             evidence={**evidence, "source": "adopted", "path": str(path)},
         )
