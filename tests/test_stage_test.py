@@ -223,3 +223,23 @@ def test_a_stopping_engine_kills_the_suite_and_the_stage_runs_again_later(tmp_pa
     with pytest.raises(Cancelled):
         TestRunner().run(ctx)
     assert time.monotonic() - started < 10
+
+
+def test_a_command_may_be_written_as_one_line(tmp_path: Path) -> None:
+    """Found on a real trial: `command = ".venv/bin/python -m pytest"` in config.toml was
+    refused ("Input should be a valid list"). A line is split as a shell would, never run
+    by one; a line that cannot be split is a clear error."""
+    from orchestrator_tui.core.config import ConfigError, load_config
+
+    folder = tmp_path / ".orchestrator"
+    folder.mkdir()
+    (folder / "config.toml").write_text(
+        "[stages.test]\ncommand = \"python3 -m pytest -q 'a b' ;\"\n"
+        '[notify]\ncommand = "notify-send orch"\n'
+    )
+    config = load_config(tmp_path)
+    assert config.stage(StageName.TEST).command == ["python3", "-m", "pytest", "-q", "a b", ";"]
+    assert config.notify.command == ["notify-send", "orch"]
+    (folder / "config.toml").write_text('[stages.test]\ncommand = "pytest \\"unclosed"\n')
+    with pytest.raises(ConfigError, match=r"stages\.test\.command: .*cannot split"):
+        load_config(tmp_path)

@@ -6,16 +6,31 @@ template and the model cannot drift apart.
 
 from __future__ import annotations
 
+import shlex
 import tomllib
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import tomli_w
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
 from .models import StageName
 
 CONFIG_PATH = Path(".orchestrator") / "config.toml"
+
+
+def argv_of(value: Any) -> Any:
+    """A command may be written as one string, split as a shell would split it (no shell
+    runs it: `;` and `|` stay plain words); a list is taken as it is."""
+    if isinstance(value, str):
+        try:
+            return shlex.split(value)
+        except ValueError as exc:
+            raise ValueError(f"cannot split {value!r} into words: {exc}") from None
+    return value
+
+
+Argv = Annotated[list[str], BeforeValidator(argv_of)]
 BACKENDS = ("claude", "codex", "gemini", "aider", "acp", "command", "shell", "simulated")
 
 
@@ -91,7 +106,7 @@ class AgentProfile(Section):
     append_system_prompt: str = Field("", description="claude: --append-system-prompt")
     args: list[str] = Field([], description="extra arguments, appended to the argv")
     env: dict[str, str] = Field({}, description="extra environment variables")
-    command: list[str] = Field(
+    command: Argv = Field(
         [],
         description="command backend: argv template with {prompt_file}, {workdir}, {task_id}; "
         'acp backend: the agent program, e.g. ["claude-agent-acp"] or ["gemini", "--acp"]',
@@ -127,8 +142,10 @@ class AgentsConfig(Section):
 
 
 class StageSettings(Section):
-    command: list[str] = Field(
-        [], description="argv of the stage's tool; empty: the built-in default"
+    command: Argv = Field(
+        [],
+        description="argv of the stage's tool, a list or one line split as a shell would "
+        "(no shell runs it); empty: the built-in default",
     )
     agent: str = Field(
         "", description="profile of an agent that also works on this stage; empty: none"
@@ -148,7 +165,7 @@ class BudgetSettings(Section):
 
 
 class NotifySettings(Section):
-    command: list[str] = Field(
+    command: Argv = Field(
         [],
         description='run when a gate waits or a task fails, e.g. ["notify-send", "orch"]',
     )
