@@ -43,6 +43,7 @@ from crash_support import (
 
 from orchestrator_tui.commands.demo import prepare_demo
 from orchestrator_tui.core import events as ev
+from orchestrator_tui.core.models import StageName
 from orchestrator_tui.infra.store import RunFiles, latest_run_id, load_run, read_events
 
 SPEED = 20.0
@@ -170,7 +171,7 @@ def run_case(template: Path, root: Path, point: KillPoint, ref: Reference) -> Ou
 def resumed_differences(ws: Path, ref: Reference) -> list[str]:
     code, err = wait(start([*RESUME, "-C", str(ws)], environment()), timeout=300)
     if code != 0:
-        return [f"the resume ended with {code}: {tail(err)}"]
+        return [f"the resume ended with {code}: {tail(err)}{why_it_failed(ws)}"]
     differences = []
     got = result(ws)
     expected = ref.result
@@ -209,6 +210,20 @@ def interrupted_usage(events: list[ev.EventBase]) -> dict[str, float]:
         elif isinstance(event, ev.TaskFinished):
             open_cost.pop(event.task, None)
     return {task: cost for task, cost in spent.items() if cost}
+
+
+def why_it_failed(ws: Path) -> str:
+    """What a failed stage of the resumed run said (its gate text, the tests' failures), so
+    that a rare failure in CI can be read from its message: the workspace is deleted."""
+    run_id = latest_run_id(ws)
+    if not run_id:
+        return ""
+    state, _ = load_run(RunFiles(ws, run_id))
+    failed = [s for s in state.stages.values() if s.status == "failed"]
+    details = failed[-1].details if failed else ""
+    evidence = state.stages[StageName.TEST].evidence or {}
+    failures = [f"{f.get('name')}: {f.get('message')}" for f in evidence.get("failures", [])]
+    return f"\n--- failed stage said:\n{details[-2000:]}\n--- test failures: {failures[:3]}"
 
 
 def tail(text: str, lines: int = 3) -> str:
