@@ -228,3 +228,33 @@ def test_the_programs_of_run_lines_are_looked_up_before_implement() -> None:
     fine = (Task(id="T1", title="a", run="true"),)  # and the real lookup finds `true`
     real = check_programs(fine, RunState(), cfg, lambda n, p: locate(Path("."), n, p))
     assert real.blockers == ()
+
+
+def test_the_later_stages_own_agents_are_looked_up_at_the_parallel_gate() -> None:
+    """`[stages.review] agent = "ghost"` with ghost's program missing: found before an
+    hour of implement work, not when the review stage starts; an unknown profile too."""
+    cfg = config_from_dict(
+        {
+            "agents": {"default": "sim", "sim": {"backend": "simulated"},
+                       "ghost": {"backend": "claude", "executable": MISSING}},
+            "stages": {"review": {"agent": "ghost"}, "security": {"agent": "ghost"},
+                       "cleanup": {"agent": "nobody"}},
+        }
+    )  # fmt: skip
+
+    def where(name: str, profile: AgentProfile) -> AgentProgram:
+        if profile.backend == "simulated":
+            return AgentProgram("", note="built in")
+        return AgentProgram(MISSING)
+
+    tasks = (Task(id="T1", title="a"),)
+    checked = check_programs(tasks, RunState(), cfg, where)  # type: ignore[arg-type]
+    assert [(e["profile"], e["found"], e["tasks"]) for e in checked.evidence] == [
+        ("sim", True, ["T1"]),
+        ("ghost", False, ["the security stage", "the review stage"]),
+    ]
+    assert checked.blockers == (
+        "the cleanup stage: unknown agent profile 'nobody' (profiles: claude, ghost, sim, "
+        "simulated)",
+        f"agent program not found: {MISSING} (profile ghost: the security stage, the review stage)",
+    )

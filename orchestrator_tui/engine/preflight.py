@@ -1,5 +1,6 @@
-"""The preflight at the parallel gate: every agent profile the plan's tasks will use, and
-whether its program is on PATH — found before implement starts, not by each task failing.
+"""The preflight at the parallel gate: every agent profile the plan's tasks and the later
+stages' own agents will use, and whether its program is on PATH — found before implement
+starts, not by each task (or the review after an hour of work) failing.
 
 The lookup is the wiring's `ProgramLocator` (agents/programs.py `locate`, the same one
 `orchestrator-tui agents` uses): a program is looked up, never started. A missing one is a
@@ -19,11 +20,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..core.config import AgentProfile, Config
-from ..core.models import Task, TaskStatus
+from ..core.models import STAGES, StageName, Task, TaskStatus
 from ..core.protocols import ProgramLocator
 from ..core.state import RunState
 
 SETTLED = (TaskStatus.DONE, TaskStatus.SKIPPED)
+LATER_STAGES = STAGES[STAGES.index(StageName.IMPLEMENT) + 1 :]  # after this gate
 
 
 @dataclass(frozen=True)
@@ -57,6 +59,16 @@ def check_programs(
             blockers.append(f"{task.id}: {exc.args[0]}")
             continue
         users.setdefault(name, (profile, []))[1].append(task.id)
+    for stage in LATER_STAGES:  # their own agents (`[stages.review] agent = …`) run later
+        agent = config.stage(stage).agent
+        if not agent:
+            continue
+        try:
+            name, profile = config.agents.profile(agent)
+        except KeyError as exc:
+            blockers.append(f"the {stage.value} stage: {exc.args[0]}")
+            continue
+        users.setdefault(name, (profile, []))[1].append(f"the {stage.value} stage")
     lines = ["**Agent programs** (looked up on PATH, not started):", ""] if users else []
     evidence = []
     for name, (profile, ids) in users.items():
