@@ -13,7 +13,6 @@ process outcome → AgentResult). Reasons a run failed read the same for every b
 from __future__ import annotations
 
 import dataclasses
-import json
 import os
 import re
 import threading
@@ -23,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from ..core.config import AgentProfile
+from ..core.jsonline import json_object
 from ..core.protocols import AgentEvents, AgentJob, AgentResult
 from .runner import ProcessOutcome, ProcessSpec, Stream, merged_env, start_process
 from .watch import Watch
@@ -89,16 +89,8 @@ class OutputParser:
     @staticmethod
     def json_event(text: str) -> dict[str, Any] | None:
         """A JSON-lines event (an object with a string `type`), or None for any other line."""
-        stripped = text.strip()
-        if not stripped.startswith("{"):
-            return None
-        try:
-            data = json.loads(stripped)
-        except ValueError:
-            return None
-        if not isinstance(data, dict) or not isinstance(data.get("type"), str):
-            return None
-        return data
+        data = json_object(text)
+        return data if data is not None and isinstance(data.get("type"), str) else None
 
     def finish(self) -> None:
         """Called once the process ended, before `result` (flush partial state)."""

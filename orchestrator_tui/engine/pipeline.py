@@ -28,7 +28,7 @@ from ..core.protocols import (
     StageRunner,
 )
 from ..core.redact import mask_event
-from ..core.reject import reject_hint
+from ..core.reject import SEND_BACK_STAGES, reject_hint
 from ..core.state import RunState, apply
 from ..core.system import load_system
 from ..infra.fsutil import DiskError, atomic_write
@@ -350,8 +350,8 @@ class Engine:
 
     def gate(self, stage: StageName) -> str:
         auto = stage in self.options.approve or not self.config.gates.stops_after(stage)
-        rounds, reads = self.state.fix_round, plan_reads_feedback(self)
-        hint = reject_hint(stage, self.config, stage in self.runners, rounds, reads)
+        reads = stage not in SEND_BACK_STAGES or plan_reads_feedback(self)  # a send-back?
+        hint = reject_hint(stage, self.config, stage in self.runners, self.state.fix_round, reads)
         if auto_send_back(self, stage, auto):
             return "reject"
         arrival = decisions.arrive_at_gate(self.state, stage, auto, hint)

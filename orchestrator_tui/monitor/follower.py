@@ -7,7 +7,6 @@ directory change (or at least once a second, for the lock's heartbeat).
 
 from __future__ import annotations
 
-import json
 import socket
 import threading
 from collections.abc import Callable
@@ -18,6 +17,7 @@ from typing import Any
 from watchfiles import watch
 
 from ..core.events import EventBase
+from ..core.jsonline import json_object
 from ..core.models import TaskStatus
 from ..core.redact import KEY_BEGIN, KEY_END, redact_secrets
 from ..core.state import RunState, apply
@@ -78,19 +78,14 @@ def newest_line(path: Path) -> str:
     return ""
 
 
-NESTED = ("request", "message", "item", "content", "input")
+NESTED = ("request", "message", "item", "content", "input")  # where the words go on
 
 
 def readable(line: str) -> str:
     """A JSON line of an agent CLI's stream (claude, codex, gemini log them raw) said in
     its words: `control_request · can_use_tool · Bash: ls -la`, not the JSON."""
-    if not line.startswith("{"):
-        return line
-    try:
-        data = json.loads(line)
-    except ValueError:
-        return line
-    if not isinstance(data, dict):
+    data = json_object(line)
+    if data is None:
         return line
     words: list[str] = []
     detail = ""
@@ -110,9 +105,7 @@ def readable(line: str) -> str:
             value = node.get(key)
             if not detail and isinstance(value, str) and value.strip():
                 detail = " ".join(value.split())
-        nodes.extend(
-            node[k] for k in ("request", "message", "item", "content", "input") if k in node
-        )
+        nodes.extend(node[k] for k in NESTED if k in node)
     said = " · ".join(words)
     return f"{said}: {detail}" if said and detail else said or detail or line
 
