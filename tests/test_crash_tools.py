@@ -162,3 +162,34 @@ def test_i_the_lifeline_kills_only_groups_that_carry_their_token(tmp_path: Path)
         for child in (ours, other):
             child.kill()
             child.wait(timeout=10)
+
+
+def test_an_ended_group_is_struck_off_with_the_next_guard(tmp_path: Path) -> None:
+    """A release is not a write of its own (each write wakes the lifeline): it goes with
+    the next guard. A released group is never killed by the lifeline once that went out."""
+    from orchestrator_tui.agents.procgroup import Lifeline
+
+    token = {**os.environ, "ORCH_AGENT_TOKEN": "t1"}
+    released = subprocess.Popen(
+        [sys.executable, "-c", SLEEPER, str(tmp_path / "a.pid")], env=token, start_new_session=True
+    )
+    guarded = subprocess.Popen(
+        [sys.executable, "-c", SLEEPER, str(tmp_path / "b.pid")],
+        env={**os.environ, "ORCH_AGENT_TOKEN": "t2"}, start_new_session=True,
+    )  # fmt: skip
+    lifeline = Lifeline()
+    try:
+        assert lifeline.guard(released.pid, "t1")
+        lifeline.release(released.pid)  # as if it had ended (it still runs: the proof)
+        assert lifeline.ended == f"- {released.pid}\n"  # held back
+        assert lifeline.guard(guarded.pid, "t2")
+        assert lifeline.ended == ""
+        assert lifeline.process is not None and lifeline.process.stdin is not None
+        lifeline.process.stdin.close()  # what the death of this process does
+        lifeline.process.wait(timeout=10)
+        assert guarded.wait(timeout=10) == -signal.SIGTERM
+        assert released.poll() is None  # struck off: not touched
+    finally:
+        for child in (released, guarded):
+            child.kill()
+            child.wait(timeout=10)

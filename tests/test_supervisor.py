@@ -12,7 +12,7 @@ from pathlib import Path
 
 from agent_support import RecordingEvents
 
-from orchestrator_tui.agents import procgroup, runner, supervisor
+from orchestrator_tui.agents import procgroup, supervisor
 from orchestrator_tui.agents.runner import ProcessSpec, plain_lines, start_process
 
 
@@ -53,12 +53,12 @@ def test_many_agents_share_one_thread_and_every_line_arrives(tmp_path: Path) -> 
     deadline = time.monotonic() + 30
     while not all(r.line_count for r in recorders) and time.monotonic() < deadline:
         time.sleep(0.005)
-    # while they all run: one supervisor, not three threads an agent (the spawner's few
-    # threads start processes and leave when idle)
+    # while they all run: one supervisor, not three threads an agent (and none to start
+    # them: a process starts on the caller's thread)
     names = agent_threads()
     assert names.count("agent-supervisor") == 1
     assert "agent-stdout" not in names and "agent-stderr" not in names
-    assert names.count("agent-spawn") <= runner.Spawner.WORKERS
+    assert "agent-spawn" not in names
     outcomes = [w.wait(timeout=60) for w in watches]
     assert all(o is not None and o.ok for o in outcomes), outcomes
     for n, events in enumerate(recorders):
@@ -176,23 +176,11 @@ def test_send_before_the_process_exists_waits_for_it(tmp_path: Path) -> None:
     watch = start_process(
         spec(tmp_path, "S", code, stdin_pipe=True), plain_lines, events, threading.Event()
     )
-    assert watch.send(b"early\n")  # at once: the spawner may not have started it yet
+    assert watch.send(b"early\n")  # before the agent read anything
     watch.close_stdin()
     outcome = watch.wait(timeout=30)
     assert outcome is not None and outcome.ok
     assert events.lines == ["early"]
-
-
-def test_idle_spawner_threads_leave(tmp_path: Path, monkeypatch) -> None:
-    monkeypatch.setattr(runner.Spawner, "IDLE", 0.1)
-    spawner = runner.Spawner()
-    ran = threading.Event()
-    spawner.submit(ran.set)
-    assert ran.wait(timeout=10)
-    deadline = time.monotonic() + 10
-    while spawner.workers and time.monotonic() < deadline:
-        time.sleep(0.01)
-    assert spawner.workers == 0
 
 
 def test_on_exit_gets_the_outcome_without_a_waiting_thread(tmp_path: Path) -> None:
@@ -222,3 +210,29 @@ def test_on_exit_gets_the_outcome_without_a_waiting_thread(tmp_path: Path) -> No
         on_exit,
     )
     assert got[1][0].reason == "executable not found: no-such-agent-xyz"  # at once
+
+
+def test_an_agent_whose_pidfile_cannot_be_written_does_not_run_on(
+    tmp_path: Path, monkeypatch
+) -> None:
+    """Without its pidfile no later start could find the group again: the agent is stopped
+    at once and the start fails with the reason."""
+    started: list[int] = []
+
+    def full_disk(pidfile: Path, pgid: int, token: str) -> None:
+        started.append(pgid)
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(procgroup, "write_pidfile", full_disk)
+    events = RecordingEvents()
+    s = spec(tmp_path, "P", "import time; time.sleep(60)", pidfile=tmp_path / "logs" / "P.pid")
+    outcome = start_process(s, plain_lines, events, threading.Event()).wait(timeout=30)
+    assert outcome is not None and not outcome.started
+    assert "could not record P.pid: No space left on device" in outcome.reason
+    assert len(started) == 1
+    try:
+        os.kill(started[0], 0)
+    except ProcessLookupError:
+        pass  # killed and reaped
+    else:
+        raise AssertionError("the agent still runs")

@@ -31,11 +31,11 @@ The handle `start_process` returns (a `Watch`):
 - `stop()` stops the agent as a cancel would; `wait(timeout)` → the outcome or None;
   `outcome` is set once it ended.
 Threads: `on_line`, `events.*` and `on_exit(outcome)` run on the supervisor thread (they
-must not block: put inputs for the engine, or `send`). The process itself is started by a
-spawner thread (at most Spawner.WORKERS, gone when idle), so the caller never waits for a
-fork+exec; an agent that cannot start gets its `on_exit` there, or — for a missing
-executable or directory — on the caller's thread, before start_process returns. `send`
-works from the moment start_process returns (bytes wait until the process exists).
+must not block: put inputs for the engine, or `send`). The process itself is started on the
+caller's thread (fork+exec, about half a millisecond: a thread of its own to do it cost more
+in handing the GIL back and forth than it saved, bench/RESULTS.md); an agent that cannot
+start gets its `on_exit` there, before start_process returns. `send` works from the moment
+start_process returns.
 `run_process(...)` is start_process + wait, for callers that want to block.
 
 The outcome says why it ended: ok, exit N, timeout, cancelled, killed by signal N, or why it
@@ -47,13 +47,10 @@ from __future__ import annotations
 import contextlib
 import functools
 import os
-import queue
+import signal
 import subprocess
-import sys
 import threading
 import time
-import traceback
-from collections.abc import Callable
 from typing import IO
 
 from ..core.protocols import AgentEvents
@@ -113,22 +110,22 @@ def start_process(
         write_marker(spec, None, header(spec, f"not started: {problem}"))
         return Watch.not_started(spec, events, problem, on_exit, announce=True)
     watch = Watch(spec, on_line, events, cancel, on_exit, started)
-    spawner.submit(lambda: spawn(watch))
+    spawn(watch)
     return watch
 
 
 def spawn(watch: Watch) -> None:
-    """Start the watch's process (on a spawner thread) and hand it to the supervisor."""
+    """Start the watch's process and hand it to the supervisor."""
     spec, log = watch.spec, None
     try:
-        for path, text in spec.files:  # here, not on the engine's thread: file creation is slow
+        for path, text in spec.files:
             write_file(path, text.encode("utf-8"))
         log = open_append(spec.log_path)
         write_marker(spec, log, header(spec, f"$ {describe_argv(spec.argv)}  (in {spec.cwd})"))
-        process, problem = popen(spec, watch.events)
+        started, problem = popen(spec, watch.events)
     except Exception as exc:  # e.g. the log's disk is full: the attempt fails, said why
-        process, problem = None, f"could not start {spec.argv[0]}: {type(exc).__name__}: {exc}"
-    if process is None:
+        started, problem = None, f"could not start {spec.argv[0]}: {type(exc).__name__}: {exc}"
+    if started is None:
         if log is not None:
             with contextlib.suppress(OSError):
                 write_marker(spec, log, f"=== {problem} after 0.0 s")
@@ -136,54 +133,8 @@ def spawn(watch: Watch) -> None:
         watch.never_started(problem)
         return
     assert log is not None
-    watch.attach(process, log)
+    watch.attach(*started, log=log)
     supervisor.shared().add(watch)
-
-
-class Spawner:
-    """Starts agents' processes off the caller's thread (the engine's). fork+exec returns
-    only once the child has exec'd, which on a busy machine takes milliseconds; a few
-    threads overlap those waits. They exit after IDLE seconds without work, so a run whose
-    agents are all started (a flood) has none."""
-
-    WORKERS = 4
-    IDLE = 2.0
-
-    def __init__(self) -> None:
-        self.jobs: queue.SimpleQueue[Callable[[], None]] = queue.SimpleQueue()
-        self.lock = threading.Lock()
-        self.workers = 0
-        self.idle = 0
-
-    def submit(self, job: Callable[[], None]) -> None:
-        with self.lock:
-            self.jobs.put(job)
-            if self.idle == 0 and self.workers < self.WORKERS:
-                self.workers += 1
-                threading.Thread(target=self.work, name="agent-spawn", daemon=True).start()
-
-    def work(self) -> None:
-        while True:
-            with self.lock:
-                self.idle += 1
-            try:
-                job = self.jobs.get(timeout=self.IDLE)
-            except queue.Empty:
-                with self.lock:
-                    self.idle -= 1
-                    if self.jobs.empty():
-                        self.workers -= 1
-                        return
-                continue
-            with self.lock:
-                self.idle -= 1
-            try:
-                job()
-            except Exception:  # spawn() says why a start failed; nothing else may stop us
-                traceback.print_exc(file=sys.stderr)
-
-
-spawner = Spawner()
 
 
 @functools.cache
@@ -192,7 +143,13 @@ def devnull() -> int:
     return os.open(os.devnull, os.O_RDONLY | os.O_CLOEXEC)
 
 
-def popen(spec: ProcessSpec, events: AgentEvents) -> tuple[subprocess.Popen[bytes] | None, str]:
+# the process and the read ends of its stdout and stderr
+Started = tuple[subprocess.Popen[bytes], int, int]
+
+
+def popen(spec: ProcessSpec, events: AgentEvents) -> tuple[Started | None, str]:
+    """Start `spec`'s process on pipes of our own (raw descriptors: the supervisor reads them
+    with os.read, so Popen's file objects would be system calls and garbage for nothing)."""
     try:
         stdin: IO[bytes] | int = (
             spec.stdin_path.open("rb")
@@ -210,24 +167,38 @@ def popen(spec: ProcessSpec, events: AgentEvents) -> tuple[subprocess.Popen[byte
         if leftovers:
             events.notice("warning", f"killed {leftovers} process(es) left from an earlier attempt")
         env[procgroup.TOKEN_VARIABLE] = token
+    out, out_w = os.pipe()
+    err, err_w = os.pipe()
     try:
         process = subprocess.Popen(
             list(spec.argv),
             cwd=spec.cwd,
             env=env,
             stdin=stdin,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
+            stdout=out_w,
+            stderr=err_w,
             start_new_session=True,
         )
     except OSError as exc:
+        os.close(out)
+        os.close(err)
         return None, f"could not start {spec.argv[0]}: {exc.strerror or exc}"
     finally:
+        os.close(out_w)
+        os.close(err_w)
         if not isinstance(stdin, int):
             stdin.close()
     if spec.pidfile is not None:
-        procgroup.write_pidfile(spec.pidfile, process.pid, token)
-    return process, ""
+        try:
+            procgroup.write_pidfile(spec.pidfile, process.pid, token)
+        except OSError as exc:  # e.g. a full disk: an agent we could not find again must not run
+            with contextlib.suppress(OSError):
+                os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+            os.close(out)
+            os.close(err)
+            return None, f"could not record {spec.pidfile.name}: {exc.strerror or exc}"
+    return (process, out, err), ""
 
 
 def run_process(

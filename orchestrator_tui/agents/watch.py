@@ -77,8 +77,7 @@ class Watch:
         self.stderr_tail: list[str] = []
         self.pending: list[str] = []
         self.pidfd: int | None = None
-        self.pipes: dict[int, IO[bytes]] = {}
-        self.read_fds: dict[int, Stream] = {}
+        self.read_fds: dict[int, Stream] = {}  # the read ends of its stdout and stderr
         self.readers: dict[Stream, LineReader] = {}
         self.stdin_lock = threading.Lock()
         self.outbox = bytearray()
@@ -91,14 +90,13 @@ class Watch:
         self.held = 0.0
         self.checked_at = started
 
-    def attach(self, process: subprocess.Popen[bytes], log: IO[bytes]) -> None:
-        """The process was started (runner.spawn); before the supervisor takes it."""
+    def attach(self, process: subprocess.Popen[bytes], out: int, err: int, log: IO[bytes]) -> None:
+        """The process was started (runner.spawn) with the pipes whose read ends are `out`
+        and `err` (this watch closes them); before the supervisor takes it."""
         self.process, self.log = process, log
         self.group = ProcessGroup(process)
-        for stream, pipe in (("stdout", process.stdout), ("stderr", process.stderr)):
-            assert pipe is not None
-            self.pipes[pipe.fileno()] = pipe
-            self.read_fds[pipe.fileno()] = stream  # type: ignore[assignment]
+        for stream, fd in (("stdout", out), ("stderr", err)):
+            self.read_fds[fd] = stream  # type: ignore[assignment]
             self.readers[stream] = LineReader(  # type: ignore[index]
                 self.spec.redact, self.write_log, lambda text, s=stream: self.line(text, s)
             )
@@ -183,7 +181,9 @@ class Watch:
         stream = self.read_fds.pop(fd, None)
         if self.supervisor is not None:
             self.supervisor.unregister(fd)
-        close_quietly(self.pipes.pop(fd, None))
+        if stream is not None:
+            with contextlib.suppress(OSError):
+                os.close(fd)
         if finish and stream is not None:
             self.readers[stream].finish()
 

@@ -183,19 +183,24 @@ class Lifeline:
         self.lock = threading.Lock()
         self.process: subprocess.Popen[bytes] | None = None
         self.owner = 0  # the pid that started it (a forked child needs its own)
+        self.ended = ""  # "- PGID" lines not sent yet: they go with the next guard
 
     def guard(self, pgid: int, token: str) -> bool:
-        return self.send(f"{pgid} {token}\n")
+        with self.lock:
+            ended, self.ended = self.ended, ""
+        return self.send(f"{ended}{pgid} {token}\n")
 
     def release(self, pgid: int) -> None:
-        """The group ended by itself: the lifeline forgets it."""
+        """The group ended by itself: the lifeline forgets it, told with the next guard (a
+        write that wakes the lifeline costs the agent's start tens of microseconds; a group
+        left on its list is harmless: it is killed only while its processes carry the
+        token)."""
         with self.lock:
-            running = self.process is not None and self.owner == os.getpid()
-        if running:
-            self.send(f"- {pgid}\n")
+            if self.process is not None and self.owner == os.getpid():
+                self.ended += f"- {pgid}\n"
 
     def send(self, line: str) -> bool:
-        """One line to the lifeline; one that died (its pipe is broken) is started again."""
+        """Lines to the lifeline; one that died (its pipe is broken) is started again."""
         with self.lock:
             for _ in range(2):
                 if self.process is None or self.owner != os.getpid():
