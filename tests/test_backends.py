@@ -383,6 +383,33 @@ def test_shell_runs_the_run_line_split_not_interpreted(tmp_path: Path) -> None:
     assert result.ok and events.lines == ["one", "two"]
 
 
+def test_a_run_lines_relative_program_is_the_workspaces_when_the_worktree_lacks_it(
+    tmp_path: Path,
+) -> None:
+    """A task runs in its git worktree, which has no untracked folders: `.venv/bin/python`
+    there is the workspace's virtualenv (found in a trial on more-itertools: "executable
+    not found: .venv/bin/python")."""
+    workspace, worktree = tmp_path / "ws", tmp_path / "ws" / ".orchestrator" / "worktrees" / "T1"
+    tool = workspace / ".venv" / "bin" / "tool"
+    tool.parent.mkdir(parents=True)
+    tool.write_text('#!/bin/sh\necho "workspace\'s $1"\n')
+    tool.chmod(0o755)
+    profile = AgentProfile(backend="shell")
+    task = Task(id="T1", title="t", run=".venv/bin/tool venv")
+    job = make_job(tmp_path, "p", profile, task=task, workdir=worktree, workspace=workspace)
+    events = RecordingEvents()
+    result = make_backend(tmp_path, "shell", profile).run(job, events, threading.Event())
+    assert result.ok, result.reason
+    assert events.lines == ["workspace's venv"]
+    own = worktree / ".venv" / "bin" / "tool"  # a worktree's own file comes first
+    own.parent.mkdir(parents=True)
+    own.write_text('#!/bin/sh\necho "worktree\'s $1"\n')
+    own.chmod(0o755)
+    events = RecordingEvents()
+    assert make_backend(tmp_path, "shell", profile).run(job, events, threading.Event()).ok
+    assert events.lines == ["worktree's venv"]
+
+
 @pytest.mark.parametrize(
     ("line", "reason"),
     [

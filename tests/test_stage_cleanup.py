@@ -10,6 +10,7 @@ from stage_support import RUN_ID, FakeAgent, context, executable, git, git_repo,
 from orchestrator_tui.core.models import StageName
 from orchestrator_tui.core.protocols import AgentResult
 from orchestrator_tui.stages.cleanup import CleanupRunner
+from orchestrator_tui.stages.style import black_style
 from orchestrator_tui.stages.tools import tool_argv
 
 START = {"app/__init__.py": "", "app/keep.py": "x  =  1\n", "README.md": "# app\n"}
@@ -127,3 +128,61 @@ def test_dead_code_goes_to_the_cleanup_agent(tmp_path: Path) -> None:
     assert any("unreachable code" in item for item in result.evidence["dead_code"])
     assert "app/dead.py:3: unreachable code" in agent.prompts[0]
     assert "removed nothing" in result.details
+
+
+BLACK_PROJECT = {
+    "pkg/__init__.py": "",
+    "pkg/more.py": "__all__ = [\n    'alpha',\n    'beta',\n]\n\n\ndef alpha():\n    return 'a'\n",
+    "pyproject.toml": "[tool.black]\nline-length = 79\nskip-string-normalization = true\n",
+}
+LONG_CALL = "    return format_the_thing(first_argument, second_argument, third_argument_xyz)\n"
+
+
+def test_a_project_formatted_by_black_keeps_its_style(tmp_path: Path) -> None:
+    """ruff does not read [tool.black]: without its settings a name added to a
+    single-quoted `__all__` rewrote the whole list in double quotes (a trial on
+    more-itertools). Its line length and quotes are passed to ruff."""
+    workspace = git_repo(tmp_path / "ws", BLACK_PROJECT)
+    changed = BLACK_PROJECT["pkg/more.py"].replace("    'beta',\n", "    'beta',\n    'gamma',\n")
+    changed += f"\n\ndef gamma():\n    x = 'g'\n{LONG_CALL}"
+    (workspace / "pkg" / "more.py").write_text(changed)
+    ctx, _ = context(workspace, StageName.CLEANUP)
+    result = CleanupRunner(ruff_only()).run(ctx)
+    assert result.ok, result.details
+    after = (workspace / "pkg" / "more.py").read_text()
+    assert after.startswith("__all__ = [\n    'alpha',\n    'beta',\n    'gamma',\n]\n")
+    assert "    x = 'g'\n" in after  # quotes as written
+    assert LONG_CALL not in after  # 80 characters: wrapped at black's 79
+    assert "black's settings in pyproject.toml: line length 79, quotes kept as written" in (
+        result.details
+    )
+
+
+def test_ruffs_own_settings_win_over_blacks(tmp_path: Path) -> None:
+    project = {**BLACK_PROJECT, "ruff.toml": "line-length = 100\n"}
+    workspace = git_repo(tmp_path / "ws", project)
+    (workspace / "pkg" / "more.py").write_text(
+        BLACK_PROJECT["pkg/more.py"] + f"\n\ndef gamma():\n    x = 'g'\n{LONG_CALL}"
+    )
+    ctx, _ = context(workspace, StageName.CLEANUP)
+    result = CleanupRunner(ruff_only()).run(ctx)
+    assert result.ok, result.details
+    after = (workspace / "pkg" / "more.py").read_text()
+    assert LONG_CALL in after and '    x = "g"\n' in after  # ruff's settings: 100, double quotes
+    assert "black's settings" not in result.details
+
+
+@pytest.mark.parametrize(
+    "pyproject",
+    [
+        "[tool.black\nline-length = 79\n",  # not TOML: ruff's defaults, no error
+        "[tool.black]\nline-length = 'long'\nskip-string-normalization = 'yes'\n",
+        "[tool.black]\nline-length = true\n",
+        "[tool.isort]\nprofile = 'black'\n",
+    ],
+)
+def test_black_settings_that_say_nothing_usable_change_nothing(
+    tmp_path: Path, pyproject: str
+) -> None:
+    (tmp_path / "pyproject.toml").write_text(pyproject)
+    assert black_style(tmp_path) == ([], "")

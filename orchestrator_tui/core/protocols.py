@@ -35,6 +35,7 @@ class AgentJob:
     env: Mapping[str, str] = field(default_factory=dict)
     resume_session: str = ""
     redact: bool = True  # mask strings that look like API keys in the task's log and output
+    workspace: Path | None = None  # the person's checkout (untracked files, e.g. a venv)
 
 
 class AgentEvents(Protocol):

@@ -164,6 +164,7 @@ def start_agent_job(
         env=dict(engine.options.extra_env),
         resume_session=resume_session,
         redact=config.run.redact,
+        workspace=engine.options.workspace,
     )
     reporter = TaskReporter(engine, task.id, attempt)
     answered = threading.Event()

@@ -78,3 +78,16 @@ def in_its_folder(path: Path, opening: Callable[[], T]) -> T:
 def with_suppressed_unlink(path: str | Path) -> None:
     with contextlib.suppress(OSError):  # the temp file may never have been created
         os.unlink(path)
+
+
+def program_path(program: str, *roots: Path) -> str:
+    """A program as the person meant it: a relative path with a directory
+    (`.venv/bin/python`) names a file of their project, found in the first root that has it
+    (a checkout of the run or the task, then the workspace, where untracked folders such as
+    a virtualenv live); a bare name is looked up on PATH as it is."""
+    if "/" not in program or Path(program).is_absolute():
+        return program
+    for root in roots:
+        if (root / program).is_file():
+            return str(root / program)
+    return program

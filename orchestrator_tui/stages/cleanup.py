@@ -23,6 +23,7 @@ from .changes import ChangeSet, find_changes
 from .ranged import RangedOutcome, check_and_fix, format_ranges
 from .snapshot import commit_agent_work, head
 from .stage_agent import agent_failure, run_stage_agent, stage_agent_profile, stage_prompt
+from .style import black_style
 from .tools import ToolRun, run_tool, tool_argv
 
 MAX_LISTED = 50
@@ -115,14 +116,17 @@ class CleanupRunner:
 
         start = fingerprints(root, python)
         outcome = RangedOutcome()
-        outcome.problem = format_ranges(ruff, python, line_map(changes, python), run)
+        options, style = black_style(root)
+        outcome.problem = format_ranges(ruff, python, line_map(changes, python), run, options)
         after_format = fingerprints(root, python)
         if not outcome.problem:
-            check_and_fix(ruff, root, python, lambda: line_map(changes, python), run, outcome)
+            check_and_fix(
+                ruff, root, python, lambda: line_map(changes, python), run, outcome, options
+            )
         after_fix = fingerprints(root, python)
         steps = [
-            f"ruff format (the run's lines only): {len(changed_between(start, after_format))} "
-            "files reformatted",
+            f"ruff format (the run's lines only{'; ' + style if style else ''}): "
+            f"{len(changed_between(start, after_format))} files reformatted",
             f"ruff check fixes on the run's lines: {outcome.fixes} applied in "
             f"{len(changed_between(after_format, after_fix))} files; {outcome.left_outside} "
             "on lines the run did not change left alone",

@@ -42,19 +42,6 @@ def project_python(*roots: Path) -> str:
     return sys.executable
 
 
-def program_path(program: str, *roots: Path) -> str:
-    """A configured command's program as the person meant it: a relative path with a
-    directory (`.venv/bin/python`) names a file of their project, found in the first root
-    that has it (the run branch's checkout, then the workspace, where untracked folders
-    such as a virtualenv live); a bare name is looked up on PATH as it is."""
-    if "/" not in program or Path(program).is_absolute():
-        return program
-    for root in roots:
-        if (root / program).is_file():
-            return str(root / program)
-    return program
-
-
 def uses_pytest(root: Path) -> str:
     """Why this looks like a pytest project, or '' when it does not."""
     for name in ("pytest.ini", "conftest.py"):

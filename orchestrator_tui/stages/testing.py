@@ -17,8 +17,9 @@ from typing import Any
 from ..core import fix_map
 from ..core.overlap import normalize_path
 from ..core.protocols import StageContext, StageResult
+from ..infra.fsutil import program_path
 from .changes import declares, plan_tasks
-from .detect import JUNIT, TestCommand, detect_test_command, program_path, project_python
+from .detect import JUNIT, TestCommand, detect_test_command, project_python
 from .pyenv import ImportPlan, import_plan, outside, probe, where_from
 from .results import ResultsError, TestResults, parse_cargo, parse_go_json, parse_junit
 from .snapshot import commit_agent_work, judged_changes
