@@ -12,7 +12,7 @@ from pathlib import Path
 
 from agent_support import RecordingEvents
 
-from orchestrator_tui.agents import procgroup, supervisor
+from orchestrator_tui.agents import procgroup, runner, supervisor
 from orchestrator_tui.agents.runner import ProcessSpec, plain_lines, start_process
 
 
@@ -236,3 +236,15 @@ def test_an_agent_whose_pidfile_cannot_be_written_does_not_run_on(
         pass  # killed and reaped
     else:
         raise AssertionError("the agent still runs")
+
+
+def test_a_start_that_fails_leaves_no_descriptor_open(tmp_path: Path) -> None:
+    """Our own pipes are closed whatever Popen raises (an OSError or, for a NUL in an
+    argument, a ValueError)."""
+    runner.devnull()  # opened once for the process
+    before = len(os.listdir("/proc/self/fd"))
+    for argv in ([str(tmp_path)], [sys.executable, "-c", "pass\0"]):  # a directory; a NUL
+        s = spec(tmp_path, "F", "pass", argv=argv)
+        outcome = start_process(s, plain_lines, RecordingEvents(), threading.Event()).wait(10)
+        assert outcome is not None and not outcome.started, outcome
+    assert len(os.listdir("/proc/self/fd")) == before

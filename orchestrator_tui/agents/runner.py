@@ -169,6 +169,7 @@ def popen(spec: ProcessSpec, events: AgentEvents) -> tuple[Started | None, str]:
         env[procgroup.TOKEN_VARIABLE] = token
     out, out_w = os.pipe()
     err, err_w = os.pipe()
+    process = None
     try:
         process = subprocess.Popen(
             list(spec.argv),
@@ -180,12 +181,10 @@ def popen(spec: ProcessSpec, events: AgentEvents) -> tuple[Started | None, str]:
             start_new_session=True,
         )
     except OSError as exc:
-        os.close(out)
-        os.close(err)
         return None, f"could not start {spec.argv[0]}: {exc.strerror or exc}"
     finally:
-        os.close(out_w)
-        os.close(err_w)
+        for fd in (out_w, err_w) if process else (out_w, err_w, out, err):
+            os.close(fd)
         if not isinstance(stdin, int):
             stdin.close()
     if spec.pidfile is not None:
