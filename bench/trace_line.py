@@ -22,7 +22,7 @@ from pathlib import Path
 from textual.strip import Strip
 from textual.timer import Timer
 
-from orchestrator_tui.agents import make_backend
+from orchestrator_tui.agents import make_backend, supervisor
 from orchestrator_tui.agents.base import OutputParser
 from orchestrator_tui.agents.lines import LineReader
 from orchestrator_tui.agents.watch import Watch
@@ -147,7 +147,7 @@ async def trace() -> None:
         def backends(name: str, profile: AgentProfile) -> AgentBackend:
             return make_backend(root, name, profile)
 
-        return Engine(options, {}, backends, make_isolation, sinks)
+        return Engine(options, {}, backends, make_isolation, sinks, driver=supervisor.shared())
 
     app = create_app(options, factory)  # type: ignore[arg-type]
     app.handle.open()

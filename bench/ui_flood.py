@@ -35,7 +35,7 @@ from pathlib import Path
 from textual import events
 from textual.strip import Strip
 
-from orchestrator_tui.agents import make_backend
+from orchestrator_tui.agents import make_backend, supervisor
 from orchestrator_tui.core.config import AgentProfile, config_from_dict
 from orchestrator_tui.core.events import EventSink
 from orchestrator_tui.core.models import STAGES
@@ -108,7 +108,7 @@ async def flood(args: argparse.Namespace) -> None:
         def backends(name: str, profile: AgentProfile) -> AgentBackend:
             return make_backend(root, name, profile)
 
-        return Engine(options, {}, backends, make_isolation, sinks)
+        return Engine(options, {}, backends, make_isolation, sinks, driver=supervisor.shared())
 
     app = create_app(options, factory)  # type: ignore[arg-type]
     app.handle.open()

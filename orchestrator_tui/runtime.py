@@ -9,7 +9,7 @@ import functools
 from collections.abc import Sequence
 from pathlib import Path
 
-from .agents import make_backend
+from .agents import make_backend, supervisor
 from .agents.programs import locate
 from .core.config import AgentProfile, Config
 from .core.events import EventSink
@@ -55,4 +55,5 @@ def build_engine(options: EngineOptions, sinks: Sequence[EventSink] = ()) -> Eng
         isolation=make_isolation,
         sinks=sinks,
         programs=functools.partial(locate, options.workspace),
+        driver=supervisor.shared(),  # the engine's thread watches the agents (engine/waiting.py)
     )

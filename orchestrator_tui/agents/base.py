@@ -190,7 +190,7 @@ class CliBackend:
         done: Callable[[AgentResult], None],
     ) -> Watch | None:
         """Start the agent and return at once; `done(result)` is called once, on the
-        supervisor thread (or on this one when it could not start). No thread waits."""
+        supervisor's loop (or on this thread when it could not start). No thread waits."""
         try:
             spec = self.spec(job)
         except JobError as exc:  # the same job would fail the same way: no retry

@@ -114,7 +114,8 @@ def session_permissions(request: dict[str, Any]) -> list[dict[str, Any]]:
 
 class Control:
     """One Claude process's side of the queue and its channel (see the module docstring).
-    Lines arrive on the supervisor thread; answers, `say` and `interrupt` on the engine's."""
+    Lines arrive in the supervisor's loop (on the engine thread while it drives it, else on
+    the loop's own); answers, `say` and `interrupt` on the engine's."""
 
     def __init__(self, job: AgentJob, events: AgentEvents) -> None:
         self.job, self.events = job, events

@@ -2,7 +2,7 @@
 
 `start_process(spec, on_line, events, cancel, on_exit)` starts an argv list (never a shell
 string) in its own process group, with its own working directory and environment, and
-hands it to the one supervisor thread of the process (supervisor.py), which reads every
+hands it to the one supervisor loop of the process (supervisor.py), which reads every
 running agent's stdout and stderr with a selector — no thread per agent or per pipe:
 
 - every byte goes to the task's log file (a long line is streamed to it in pieces, so a
@@ -30,7 +30,7 @@ The handle `start_process` returns (a `Watch`):
 - `close_stdin()` closes stdin once everything queued was written (EOF for the agent).
 - `stop()` stops the agent as a cancel would; `wait(timeout)` → the outcome or None;
   `outcome` is set once it ended.
-Threads: `on_line`, `events.*` and `on_exit(outcome)` run on the supervisor thread (they
+Threads: `on_line`, `events.*` and `on_exit(outcome)` run in the supervisor's loop (they
 must not block: put inputs for the engine, or `send`). The process itself is started on the
 caller's thread (fork+exec, about half a millisecond: a thread of its own to do it cost more
 in handing the GIL back and forth than it saved, bench/RESULTS.md); an agent that cannot

@@ -1,6 +1,6 @@
-"""One running agent as the supervisor thread sees it: pipes, log, clocks, stdin queue.
+"""One running agent as the supervisor's loop sees it: pipes, log, clocks, stdin queue.
 
-Everything here but `send`, `close_stdin`, `stop` and `wait` runs on the supervisor thread
+Everything here but `send`, `close_stdin`, `stop` and `wait` runs in the supervisor's loop
 (supervisor.py); the module docstring of runner.py says what a caller can count on.
 """
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import queue
 import threading
 import time
 from collections.abc import Mapping, Sequence
@@ -46,6 +45,7 @@ from .options import EngineOptions, GateUnanswered, IsolationFactory
 from .output import OutputBuffers
 from .reload import apply_reloads
 from .stage_run import execute_stage
+from .waiting import Driver, InputQueue
 
 __all__ = ["Cancelled", "Engine", "EngineOptions", "GateUnanswered"]
 
@@ -61,6 +61,7 @@ class Engine:
         isolation: IsolationFactory,
         sinks: Sequence[ev.EventSink] = (),
         programs: ProgramLocator | None = None,
+        driver: Driver | None = None,
     ) -> None:
         self.options = options
         self.config = options.config
@@ -70,7 +71,7 @@ class Engine:
         self.isolation_factory = isolation
         self.sinks = list(sinks)
         self.state = RunState()
-        self.inputs: queue.SimpleQueue[inp.Input] = queue.SimpleQueue()
+        self.inputs = InputQueue(driver)  # engine/waiting.py
         self.stopping = threading.Event()  # read by stage runners and agents: stop soon
         self.cancelled = False
         self.plan: Plan | None = None
@@ -227,13 +228,7 @@ class Engine:
             self.check_stop()
         if self.store is not None:  # the log's unsynced tail is fsynced in time (group commit)
             timeout = min(timeout, self.store.sync_in())
-        items: list[inp.Input] = []
-        try:
-            items.append(self.inputs.get(timeout=max(timeout, 0.0)))
-            while True:
-                items.append(self.inputs.get_nowait())
-        except queue.Empty:
-            pass
+        items = self.inputs.take(timeout)
         self.show_output()  # before an exit is handled: a task's last lines come first
         decision = None
         with self.batch():
@@ -296,7 +291,8 @@ class Engine:
         try:
             if self.state.finished:
                 return self.state.outcome
-            self.run_stages()
+            with self.inputs.driving():  # agents are watched on this thread (waiting.py)
+                self.run_stages()
             outcome = "complete"
             self.emit(ev.RunFinished(outcome="complete", reason="all stages passed"))
         except Cancelled:
