@@ -24,6 +24,7 @@ from typing import Any
 from ..core.config import AgentProfile
 from ..core.jsonline import json_object
 from ..core.protocols import AgentEvents, AgentJob, AgentResult
+from ..infra.fsutil import program_path
 from .runner import ProcessOutcome, ProcessSpec, Stream, merged_env, start_process
 from .watch import Watch
 
@@ -168,8 +169,10 @@ class CliBackend:
         return merged_env(info, self.profile.env, job.env)
 
     def spec(self, job: AgentJob) -> ProcessSpec:
+        program, *args = self.argv(job)
+        roots = (job.workdir, job.workspace) if job.workspace else (job.workdir,)
         return ProcessSpec(
-            argv=self.argv(job),
+            argv=[program_path(program, *roots), *args],  # a worktree has no untracked venv
             cwd=job.workdir,
             log_path=job.log_path,
             env=self.env(job),

@@ -1,11 +1,10 @@
 """The shell backend: the task's `run:` line is the agent.
 
 The line is split with shlex into an argv and run directly — no shell, so `;`, `|`, `$(…)`
-and globs in plan text are plain arguments. A program given as a relative path
-(`.venv/bin/python`) is the task checkout's file, else the workspace's: a worktree has no
-untracked folders such as the project's virtualenv. A profile with `shell = true` opts into a real
-shell (`/bin/sh -c LINE`) for pipelines and redirections. Exit 0 means success. The task's
-prompt is in ORCH_PROMPT_FILE for commands that want it.
+and globs in plan text are plain arguments (a relative program such as `.venv/bin/python`
+is found as every backend's is: agents/base.py `spec`). A profile with `shell = true` opts
+into a real shell (`/bin/sh -c LINE`) for pipelines and redirections. Exit 0 means
+success. The task's prompt is in ORCH_PROMPT_FILE for commands that want it.
 """
 
 from __future__ import annotations
@@ -13,7 +12,6 @@ from __future__ import annotations
 import shlex
 
 from ..core.protocols import AgentJob
-from ..infra.fsutil import program_path
 from .base import CliBackend, JobError
 
 
@@ -28,5 +26,4 @@ class ShellBackend(CliBackend):
             argv = shlex.split(line)
         except ValueError as exc:
             raise JobError(f"task {job.task.id}: cannot split its `run:` line: {exc}") from None
-        roots = (job.workdir, job.workspace) if job.workspace else (job.workdir,)
-        return [program_path(argv[0], *roots), *argv[1:], *self.profile.args]
+        return [*argv, *self.profile.args]

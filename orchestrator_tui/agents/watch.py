@@ -179,12 +179,13 @@ class Watch:
 
     def close_read(self, fd: int, finish: bool = True) -> None:
         stream = self.read_fds.pop(fd, None)
+        if stream is None:  # closed already
+            return
         if self.supervisor is not None:
             self.supervisor.unregister(fd)
-        if stream is not None:
-            with contextlib.suppress(OSError):
-                os.close(fd)
-        if finish and stream is not None:
+        with contextlib.suppress(OSError):
+            os.close(fd)
+        if finish:
             self.readers[stream].finish()
 
     def close_pidfd(self) -> None:

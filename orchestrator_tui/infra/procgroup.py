@@ -186,9 +186,7 @@ class Lifeline:
         self.ended = ""  # "- PGID" lines not sent yet: they go with the next guard
 
     def guard(self, pgid: int, token: str) -> bool:
-        with self.lock:
-            ended, self.ended = self.ended, ""
-        return self.send(f"{ended}{pgid} {token}\n")
+        return self.send(f"{pgid} {token}\n")
 
     def release(self, pgid: int) -> None:
         """The group ended by itself: the lifeline forgets it, told with the next guard (a
@@ -200,8 +198,10 @@ class Lifeline:
                 self.ended += f"- {pgid}\n"
 
     def send(self, line: str) -> bool:
-        """Lines to the lifeline; one that died (its pipe is broken) is started again."""
+        """A line to the lifeline, after the ended groups' lines that waited for one; a
+        lifeline that died (its pipe is broken) is started again."""
         with self.lock:
+            line, self.ended = self.ended + line, ""
             for _ in range(2):
                 if self.process is None or self.owner != os.getpid():
                     self.process = self.start()

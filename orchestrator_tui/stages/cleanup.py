@@ -117,12 +117,11 @@ class CleanupRunner:
         start = fingerprints(root, python)
         outcome = RangedOutcome()
         options, style = black_style(root)
-        outcome.problem = format_ranges(ruff, python, line_map(changes, python), run, options)
+        ruff = [*ruff, *options]  # `--config` is one of ruff's global options
+        outcome.problem = format_ranges(ruff, python, line_map(changes, python), run)
         after_format = fingerprints(root, python)
         if not outcome.problem:
-            check_and_fix(
-                ruff, root, python, lambda: line_map(changes, python), run, outcome, options
-            )
+            check_and_fix(ruff, root, python, lambda: line_map(changes, python), run, outcome)
         after_fix = fingerprints(root, python)
         steps = [
             f"ruff format (the run's lines only{'; ' + style if style else ''}): "

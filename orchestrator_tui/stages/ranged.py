@@ -34,19 +34,15 @@ class RangedOutcome:
     problem: str = ""
 
 
-def format_ranges(
-    ruff: list[str], files: list[str], lines: LineMap, run: RunTool, options: list[str]
-) -> str:
-    """Format each file's changed ranges (with the project's style `options`, style.py);
-    '' or the first problem."""
-    command = [*ruff, "format", *options]
+def format_ranges(ruff: list[str], files: list[str], lines: LineMap, run: RunTool) -> str:
+    """Format each file's changed ranges; '' or the first problem."""
     for name in files:
         if name in lines.whole:
-            done = run("ruff format", [*command, name])
+            done = run("ruff format", [*ruff, "format", name])
         else:
             done = None
             for first, last in sorted(lines.ranges.get(name, []), reverse=True):
-                done = run("ruff format", [*command, f"--range={first}-{last + 1}", name])
+                done = run("ruff format", [*ruff, "format", f"--range={first}-{last + 1}", name])
                 if not done.ok:
                     break
         if done is not None and not done.ok:
@@ -128,10 +124,9 @@ def check_and_fix(
     read_lines: Callable[[], LineMap],
     run: RunTool,
     outcome: RangedOutcome,
-    options: list[str],
 ) -> None:
     """Apply ruff check's in-range safe fixes until none is left (a few passes)."""
-    argv = [*ruff, "check", *options, "--output-format", "json", "--no-fix", *files]
+    argv = [*ruff, "check", "--output-format", "json", "--no-fix", *files]
     items: list[dict[str, Any]] = []
     lines = read_lines()
     for _ in range(FIX_PASSES):
