@@ -427,3 +427,17 @@ def test_shell_bad_lines(tmp_path: Path, line: str | None, reason: str) -> None:
 def test_every_backend_of_the_config_can_be_made(tmp_path: Path) -> None:
     for backend in ("claude", "codex", "gemini", "aider", "shell", "simulated"):
         assert make_backend(tmp_path, backend, AgentProfile(backend=backend)) is not None
+
+
+def test_a_command_profiles_relative_program_is_found_the_same_way(tmp_path: Path) -> None:
+    workspace, worktree = tmp_path / "ws", tmp_path / "ws" / ".orchestrator" / "worktrees" / "T1"
+    tool = workspace / ".venv" / "bin" / "agent"
+    tool.parent.mkdir(parents=True)
+    tool.write_text('#!/bin/sh\necho "ran for $1"\n')
+    tool.chmod(0o755)
+    profile = AgentProfile(backend="command", command=[".venv/bin/agent", "{task_id}"])
+    job = make_job(tmp_path, "p", profile, workdir=worktree, workspace=workspace)
+    events = RecordingEvents()
+    result = make_backend(tmp_path, "mine", profile).run(job, events, threading.Event())
+    assert result.ok, result.reason
+    assert events.lines == ["ran for T1"]
