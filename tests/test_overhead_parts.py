@@ -17,6 +17,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from rich.markup import escape, render
 
+from orchestrator_tui.agents import lifeline
 from orchestrator_tui.core import events as ev
 from orchestrator_tui.core.models import Task, TaskStatus
 from orchestrator_tui.core.scheduler import RESOLVED, WAITING, Scheduler
@@ -240,6 +241,53 @@ def test_a_lifeline_that_died_is_started_again_on_the_next_line() -> None:
         if lifeline.process is not None and lifeline.process.stdin is not None:
             lifeline.process.stdin.close()
             lifeline.process.wait(timeout=10)
+
+
+def context_switches(pid: int) -> int:
+    status = Path(f"/proc/{pid}/status").read_text()
+    return sum(int(line.split()[1]) for line in status.splitlines() if "ctxt_switches:" in line)
+
+
+def test_a_guard_line_does_not_wake_the_lifeline() -> None:
+    """The lifeline reads its guards every POLL_MS, not on each line: 200 agents started a
+    millisecond apart wake it a few times, not 200 (each wake-up cost the agent's start)."""
+    lifeline = procgroup.Lifeline()
+    try:
+        assert lifeline.guard(999_999, "no-such-token")
+        assert lifeline.process is not None
+        time.sleep(0.3)  # it has started and waits
+        before = context_switches(lifeline.process.pid)
+        for pgid in range(200):
+            assert lifeline.guard(900_000 + pgid, "no-such-token")
+            time.sleep(0.001)
+        woke = context_switches(lifeline.process.pid) - before
+        assert woke < 30, woke
+    finally:
+        if lifeline.process is not None and lifeline.process.stdin is not None:
+            lifeline.process.stdin.close()
+            lifeline.process.wait(timeout=10)
+
+
+def test_the_lifeline_reads_lines_that_came_in_pieces() -> None:
+    read_end, write_end = os.pipe()
+    os.set_blocking(read_end, False)
+    groups: dict[int, str] = {}
+    try:
+        os.write(write_end, b"12 tok")
+        rest = lifeline.read_groups(read_end, b"", groups)
+        assert rest == b"12 tok" and groups == {}  # half a line waits for its end
+        os.write(write_end, b"en\n34 other\n- 1")
+        rest = lifeline.read_groups(read_end, rest, groups)
+        assert groups == {12: "token", 34: "other"} and rest == b"- 1"
+        os.write(write_end, b"2\nnot a line\n")
+        os.close(write_end)
+        write_end = -1
+        assert lifeline.read_groups(read_end, rest, groups) is None  # the end
+        assert groups == {34: "other"}
+    finally:
+        os.close(read_end)
+        if write_end >= 0:
+            os.close(write_end)
 
 
 def test_the_engine_says_which_tasks_changed_since_it_was_last_asked(tmp_path: Path) -> None:

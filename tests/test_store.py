@@ -50,6 +50,21 @@ def test_a_torn_last_line_is_ignored_then_cut_before_the_next_append(tmp_path: P
     assert files.events.read_bytes().startswith(whole)
 
 
+def test_events_of_some_kinds_are_read_alone(tmp_path: Path) -> None:
+    """Read by kind, the log gives exactly the events of those kinds that a whole read
+    gives, in order, with the same reach; a line that only mentions a kind is not one."""
+    files = finished_run(tmp_path)
+    log = EventLog(files)
+    log.append(ev.Notice(seq=999, text='a "task_finished" said in a notice'))
+    log.close()
+    whole = read_events(files.events)
+    kinds = frozenset({"task_finished", "gate_decided"})
+    some = read_events(files.events, kinds=kinds)
+    expected = [e for e in whole.events if isinstance(e, (ev.TaskFinished, ev.GateDecided))]
+    assert some.events == expected and len(expected) > 10
+    assert some.valid_bytes == whole.valid_bytes and not some.warnings
+
+
 def test_a_corrupt_state_json_does_not_matter_for_resume(tmp_path: Path) -> None:
     files = finished_run(tmp_path)
     files.state.write_text("{ garbage")

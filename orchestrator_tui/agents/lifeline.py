@@ -22,26 +22,55 @@ directory DIR.
 
 from __future__ import annotations
 
+import os
+import select
 import shutil
 import sys
 from pathlib import Path
 
+POLL_MS = 100  # how often the guard list is read: a new guard is never urgent
+
 
 def guard_groups() -> int:
+    """Guard the groups named on stdin until its end. The pipe is polled for its end alone
+    (events 0: only POLLHUP and POLLERR wake the poll), and read every POLL_MS: a write to
+    it (one per agent started) then wakes nobody, where a blocking read woke this process,
+    and cost the writer its wake-up, once per line."""
     from procgroup import kill_groups  # type: ignore[import-not-found]
 
+    fd = sys.stdin.fileno()
     groups: dict[int, str] = {}
+    rest: bytes | None = b""
     try:
-        for line in sys.stdin.buffer:
+        os.set_blocking(fd, False)
+        poller = select.poll()
+        poller.register(fd, 0)
+        while rest is not None:
+            poller.poll(POLL_MS)  # returns early only at the end: read to it then
+            rest = read_groups(fd, rest, groups)
+    except (OSError, KeyboardInterrupt):
+        pass
+    kill_groups(groups)
+    return 0
+
+
+def read_groups(fd: int, rest: bytes, groups: dict[int, str]) -> bytes | None:
+    """Read what the pipe holds and apply its whole lines to `groups`: "PGID TOKEN" guards a
+    group, "- PGID" forgets it. Returns the unfinished last line, or None at the pipe's end."""
+    while True:
+        try:
+            chunk = os.read(fd, 65536)
+        except BlockingIOError:
+            return rest
+        if not chunk:
+            return None
+        *lines, rest = (rest + chunk).split(b"\n")
+        for line in lines:
             parts = line.decode("ascii", "replace").split()
             if len(parts) == 2 and parts[0] == "-" and parts[1].isdigit():
                 groups.pop(int(parts[1]), None)
             elif len(parts) == 2 and parts[0].isdigit():
                 groups[int(parts[0])] = parts[1]
-    except (OSError, KeyboardInterrupt):
-        pass
-    kill_groups(groups)
-    return 0
 
 
 def main(argv: list[str]) -> int:

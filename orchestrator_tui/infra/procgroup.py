@@ -109,13 +109,19 @@ def new_token() -> str:
 
 
 def write_pidfile(pidfile: Path, pgid: int, token: str) -> None:
-    """Record the group for the next start, and guard it with this process's lifeline."""
+    """Record the group for the next start, and guard it with this process's lifeline.
+    Plain system calls: it is on the path of every agent's start."""
     LIFELINE.guard(pgid, token)
+    flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC
     try:  # its folder is made only the first time it is missing
-        pidfile.write_text(f"{pgid} {token}\n", encoding="utf-8")
+        fd = os.open(pidfile, flags, 0o644)
     except FileNotFoundError:
         pidfile.parent.mkdir(parents=True, exist_ok=True)
-        pidfile.write_text(f"{pgid} {token}\n", encoding="utf-8")
+        fd = os.open(pidfile, flags, 0o644)
+    try:
+        os.write(fd, f"{pgid} {token}\n".encode("ascii"))
+    finally:
+        os.close(fd)
 
 
 def remove_pidfile(pidfile: Path, pgid: int | None = None) -> None:
@@ -140,11 +146,17 @@ def kill_leftovers(pidfile: Path) -> int:
     was killed (SIGKILL, power loss), its agents live on in their own sessions. Only a
     group whose processes carry the token recorded in `pidfile` is touched, so a reused pid
     is never hit. Returns how many processes were found."""
+    try:  # plain system calls: a missing file, the common case, is the whole cost
+        fd = os.open(pidfile, os.O_RDONLY | os.O_CLOEXEC)
+    except OSError:
+        return 0
     try:
-        pgid_text, token = pidfile.read_text(encoding="utf-8").split()
+        pgid_text, token = os.read(fd, 4096).decode("ascii").split()
         pgid = int(pgid_text)
     except (OSError, ValueError):
         return 0
+    finally:
+        os.close(fd)
     members = group_members(pgid) or []  # unknown (no /proc): leave it alone
     ours = [pid for pid in members if carries_token(pid, token)]
     if ours:

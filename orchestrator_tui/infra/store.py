@@ -110,9 +110,12 @@ class LogRead:
     unknown: int = 0  # events of a kind this version does not know (a newer writer)
 
 
-def read_events(path: Path, start: int = 0) -> LogRead:
+def read_events(path: Path, start: int = 0, kinds: frozenset[str] = frozenset()) -> LogRead:
     """Events from byte offset `start`. A last line without its newline is left for later
-    (a writer may be mid-line); `valid_bytes` says how far complete lines reach."""
+    (a writer may be mid-line); `valid_bytes` says how far complete lines reach. With
+    `kinds`, only events of those kinds are read: a line that does not name one is not
+    parsed (nor counted or warned about)."""
+    names = [f'"{kind}"'.encode() for kind in kinds]
     result = LogRead(valid_bytes=start)
     try:
         with path.open("rb") as handle:
@@ -124,7 +127,7 @@ def read_events(path: Path, start: int = 0) -> LogRead:
     lines = data.split(b"\n")
     for number, raw in enumerate(lines[:-1]):
         offset += len(raw) + 1
-        if not raw.strip():
+        if not raw.strip() or (names and not any(name in raw for name in names)):
             continue
         try:
             event = load_event(raw.decode("utf-8"))
@@ -133,7 +136,7 @@ def read_events(path: Path, start: int = 0) -> LogRead:
             continue
         if event is None:
             result.unknown += 1
-        else:
+        elif not kinds or event.kind in kinds:
             result.events.append(event)
     result.valid_bytes = offset
     return result

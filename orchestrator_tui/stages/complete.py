@@ -37,7 +37,8 @@ class TaskHistory:
 
 def task_histories(ctx: StageContext) -> dict[str, TaskHistory]:
     histories: dict[str, TaskHistory] = {}
-    for event in read_events(ctx.run_dir / "events.jsonl").events:
+    finished = frozenset({"task_finished"})
+    for event in read_events(ctx.run_dir / "events.jsonl", kinds=finished).events:
         if isinstance(event, ev.TaskFinished):
             history = histories.setdefault(event.task, TaskHistory())
             history.duration += event.duration
@@ -49,7 +50,8 @@ def task_histories(ctx: StageContext) -> dict[str, TaskHistory]:
 def person_approver(ctx: StageContext, stage: StageName) -> str:
     """Who last approved `stage` at its gate themselves (not the engine or auto-approve)."""
     found = ""
-    for event in read_events(ctx.run_dir / "events.jsonl").events:
+    decided = frozenset({"gate_decided"})
+    for event in read_events(ctx.run_dir / "events.jsonl", kinds=decided).events:
         if not isinstance(event, ev.GateDecided) or event.stage != stage:
             continue
         if event.decision == "approve" and event.by not in ("engine", "auto"):
