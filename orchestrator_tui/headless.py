@@ -184,9 +184,16 @@ class HeadlessConsole:
         if self.live is not None:
             self.live.stop()
         path = summary_path(self.state)
-        if path and path.is_file():
+        if not (path and path.is_file()):
+            return
+        text = path.read_text(encoding="utf-8", errors="replace")
+        if self.terminal:
             self.console.rule("summary")
-            self.console.print(escape(path.read_text(encoding="utf-8", errors="replace")))
+            self.console.print(escape(text))
+        else:  # a log: the file as it is (rich would lay out every line of it)
+            rule = f"{' summary ':─^{self.console.width}}"
+            self.console.file.write(f"{rule}\n{text.rstrip(chr(10))}\n")
+            self.console.file.flush()
 
 
 def plain(markup: str) -> str:

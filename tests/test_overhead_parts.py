@@ -5,6 +5,7 @@ what the simple way did (the brute force, rich's own rendering, a walk per task)
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import random
@@ -15,13 +16,15 @@ from pathlib import Path
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from rich.console import Console
 from rich.markup import escape, render
 
 from orchestrator_tui.agents import lifeline
 from orchestrator_tui.core import events as ev
 from orchestrator_tui.core.models import Task, TaskStatus
 from orchestrator_tui.core.scheduler import RESOLVED, WAITING, Scheduler
-from orchestrator_tui.headless import plain
+from orchestrator_tui.core.state import RunState, apply
+from orchestrator_tui.headless import HeadlessConsole, plain
 from orchestrator_tui.infra import procgroup
 from orchestrator_tui.infra import store as store_module
 from orchestrator_tui.infra.manifest import ManifestWorkspace
@@ -174,8 +177,31 @@ def test_snapshot_moments_close_together_share_one_snapshot(
     assert writes == [1, 4]  # one snapshot for the three events since
     assert store.sync_in() > 0.19  # nothing wanted: only the log's tail (if any)
     store.close()
-    assert writes == [1, 4, 4]
+    assert writes == [1, 4]  # nothing moved since: closing writes no snapshot again
     assert json.loads(store.files.state.read_text())["last_seq"] == 4
+
+
+def test_closing_writes_the_snapshot_only_when_the_state_moved(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = RunStore(RunFiles(tmp_path, "r1"))
+    writes: list[int] = []
+    write = store_module.atomic_write
+
+    def counted(path: Path, text: str, durable: bool = True) -> None:
+        writes.append(json.loads(text)["last_seq"])
+        write(path, text, durable=durable)
+
+    monkeypatch.setattr(store_module, "atomic_write", counted)
+    store.emit(ev.StageFinished(seq=1, stage="analyze", status="done"))
+    store.emit(ev.StageStarted(seq=2, stage="plan"))  # not a moment: no snapshot yet
+    assert writes == [1]
+    store.close()
+    assert writes == [1, 2]  # the state moved: closing writes it
+    again = RunStore(RunFiles(tmp_path, "r1"), store.state)
+    again.emit(ev.StageFinished(seq=3, stage="plan", status="done"))
+    again.close()
+    assert writes == [1, 2, 3]  # written at the stage's end, not again at the close
 
 
 def test_tasks_starting_together_share_one_manifest_and_one_file(tmp_path: Path) -> None:
@@ -219,6 +245,21 @@ def test_plain_text_of_escaped_text_is_the_text(text: str) -> None:
     exact before a tag, so they are held to rich's reading above, not to the text)."""
     markup = f"[red]{escape(text)}[/]"
     assert plain(markup) == text == render(markup, emoji=False).plain  # `:a:` stays `:a:`
+
+
+def test_the_summary_goes_into_a_log_as_the_file_is(tmp_path: Path) -> None:
+    summary = tmp_path / "summary.md"
+    text = "# Session\n\n| a\t| [bold]b[/] |\n" + "x" * 300 + "  \n"
+    summary.write_text(text, encoding="utf-8")
+    finished = ev.StageFinished(
+        seq=1, stage="complete", status="done", evidence={"summary_path": str(summary)}
+    )
+    out = io.StringIO()
+    headless = HeadlessConsole(Console(file=out, width=40, force_terminal=False))
+    headless.state = apply(RunState(), finished)
+    headless.close()
+    rule = "─" * 15 + " summary " + "─" * 16
+    assert out.getvalue() == f"{rule}\n{text}"  # trailing spaces, tabs, brackets kept
 
 
 def test_tokens_never_repeat() -> None:

@@ -316,7 +316,7 @@ class Engine:
     def close(self) -> None:
         self.show_output()
         if self.watcher:
-            self.watcher.stop()
+            self.watcher.stop(wait=False)  # it ends while the state is saved
         if self.store is not None:
             try:
                 self.store.close()
@@ -324,6 +324,8 @@ class Engine:
                 self.show(ev.Notice(level="error", text=f"could not save state: {exc}"))
         if self.lock:
             self.lock.release()
+        if self.watcher:
+            self.watcher.stop()
 
     def run_stages(self) -> None:
         index = 0

@@ -248,6 +248,7 @@ class RunStore:
         self.snapshot_due = 0.0  # the next routine snapshot
         self.snapshot_paced = 0.0  # the soonest the next one may be written
         self.snapshot_wanted = False  # a moment worth a snapshot came since the last
+        self.snapshotted: RunState | None = None  # the state the last snapshot holds
 
     def emit(self, event: EventBase) -> None:
         """Fold and record an event (for callers that do not keep a state of their own)."""
@@ -287,10 +288,12 @@ class RunStore:
         self.snapshot_paced = started + self.SNAPSHOT_SHARE * took
         self.snapshot_due = started + max(self.SNAPSHOT_SECONDS, self.SNAPSHOT_SHARE * took)
         self.snapshot_wanted = False
+        self.snapshotted = self.state
 
     def close(self) -> None:
         try:
-            self.write_snapshot()
+            if self.state is not self.snapshotted:  # the run's end was written already
+                self.write_snapshot()
         finally:
             self.log.close()
 

@@ -44,7 +44,10 @@ class PlanWatcher:
             for name in sorted({Path(path).name for _change, path in changes} & names):
                 self.on_change(name)
 
-    def stop(self) -> None:
+    def stop(self, wait: bool = True) -> None:
+        """Ask the thread to end (it sees the request within its 20 ms step); with `wait`,
+        also wait for it (up to 2 s). Asking first and waiting later lets the caller do
+        its own closing meanwhile."""
         self.stop_event.set()
-        if self.thread:
+        if self.thread and wait:
             self.thread.join(timeout=2)
