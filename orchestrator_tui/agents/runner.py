@@ -45,6 +45,7 @@ never started. Retries are the engine's business (engine/implement.py), not the 
 from __future__ import annotations
 
 import contextlib
+import errno
 import functools
 import os
 import signal
@@ -55,7 +56,7 @@ from typing import IO
 
 from ..core.protocols import AgentEvents
 from ..infra.fsutil import open_append, write_file
-from . import procgroup, supervisor
+from . import launch, procgroup, supervisor
 from .lines import MAX_LINE_BYTES, READ_CHUNK, decode_line
 from .spec import (
     DISPLAY_CHARS,
@@ -144,7 +145,7 @@ def devnull() -> int:
 
 
 # the process and the read ends of its stdout and stderr
-Started = tuple[subprocess.Popen[bytes], int, int]
+Started = tuple[subprocess.Popen[bytes] | launch.Child, int, int]
 
 
 def popen(spec: ProcessSpec, events: AgentEvents) -> tuple[Started | None, str]:
@@ -169,17 +170,24 @@ def popen(spec: ProcessSpec, events: AgentEvents) -> tuple[Started | None, str]:
         env[procgroup.TOKEN_VARIABLE] = token
     out, out_w = os.pipe()
     err, err_w = os.pipe()
-    process = None
+    process: subprocess.Popen[bytes] | launch.Child | None = None
     try:
-        process = subprocess.Popen(
-            list(spec.argv),
-            cwd=spec.cwd,
-            env=env,
-            stdin=stdin,
-            stdout=out_w,
-            stderr=err_w,
-            start_new_session=True,
-        )
+        fds = (stdin if isinstance(stdin, int) else stdin.fileno(), out_w, err_w)
+        if stdin != subprocess.PIPE and min(fds) > 2 and launch.available():
+            program = find_executable(spec.argv[0], env, spec.cwd)
+            if program is None:  # gone since cannot_start looked
+                raise FileNotFoundError(errno.ENOENT, os.strerror(errno.ENOENT))
+            process = launch.spawn(program, spec.argv, env, spec.cwd, fds)
+        else:  # a pipe to its stdin (Popen makes it), or no posix_spawn to use
+            process = subprocess.Popen(
+                list(spec.argv),
+                cwd=spec.cwd,
+                env=env,
+                stdin=stdin,
+                stdout=out_w,
+                stderr=err_w,
+                start_new_session=True,
+            )
     except OSError as exc:
         return None, f"could not start {spec.argv[0]}: {exc.strerror or exc}"
     finally:

@@ -9,14 +9,15 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
-import subprocess
 import threading
 import time
 from collections.abc import Callable
+from subprocess import Popen
 from typing import IO, Protocol
 
 from ..core.protocols import AgentEvents
 from . import procgroup
+from .launch import Child
 from .lines import READ_CHUNK, LineReader
 from .procgroup import ProcessGroup
 from .spec import (
@@ -62,7 +63,7 @@ class Watch:
         self.events = events
         self.cancel = cancel
         self.on_exit = on_exit
-        self.process: subprocess.Popen[bytes] = None  # type: ignore[assignment]  # see attach
+        self.process: Popen[bytes] | Child = None  # type: ignore[assignment]  # see attach
         self.log: IO[bytes] | None = None
         self.started = started
         self.done = threading.Event()
@@ -90,7 +91,7 @@ class Watch:
         self.held = 0.0
         self.checked_at = started
 
-    def attach(self, process: subprocess.Popen[bytes], out: int, err: int, log: IO[bytes]) -> None:
+    def attach(self, process: Popen[bytes] | Child, out: int, err: int, log: IO[bytes]) -> None:
         """The process was started (runner.spawn) with the pipes whose read ends are `out`
         and `err` (this watch closes them); before the supervisor takes it."""
         self.process, self.log = process, log

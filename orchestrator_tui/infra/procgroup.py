@@ -26,6 +26,7 @@ import threading
 import time
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Protocol
 
 KILL_GRACE = 3.0
 
@@ -50,10 +51,18 @@ def group_members(pgid: int) -> list[int] | None:
     return members
 
 
+class Leader(Protocol):
+    """The group's first process, as this module uses it (a Popen, agents/launch.Child)."""
+
+    pid: int
+
+    def wait(self, timeout: float | None = None) -> int: ...
+
+
 class ProcessGroup:
     """The agent's process group: signalled as a whole, never by name."""
 
-    def __init__(self, process: subprocess.Popen[bytes] | None, pgid: int = 0) -> None:
+    def __init__(self, process: Leader | None, pgid: int = 0) -> None:
         self.process = process
         # start_new_session: the leader's pid is the group id
         self.pgid = process.pid if process is not None else pgid
