@@ -12,7 +12,7 @@ import pytest
 from acp_support import Answer, AskingEvents, claude_acp_env, tool
 from agent_support import RecordingEvents, make_job, make_repo, wait_dead
 
-from orchestrator_tui.agents import make_backend
+from orchestrator_tui.agents import make_backend, procgroup
 from orchestrator_tui.core.config import AgentProfile
 
 try:
@@ -114,7 +114,7 @@ def test_cancel_while_a_request_waits_withdraws_it_and_kills_the_group(
     assert time.monotonic() - started < 30
     assert events.withdrawn == [("P1", "the agent's turn ended before an answer")]
     assert not (workdir / "ran.txt").exists()
-    assert not job.log_path.with_suffix(".pid").exists()
+    assert not procgroup.kept_at(job.log_path.with_suffix(".pid")).exists()
     pids = [int(p) for p in os.listdir("/proc") if p.isdigit()]
     token_holders = [p for p in pids if _has_workdir(p, workdir)]
     assert all(wait_dead(p) for p in token_holders)

@@ -13,7 +13,7 @@ import pytest
 from acp_support import Answer, AskingEvents
 from agent_support import make_job
 
-from orchestrator_tui.agents import make_backend
+from orchestrator_tui.agents import make_backend, procgroup
 from orchestrator_tui.core.config import AgentProfile
 
 pytestmark = pytest.mark.timeout(90)
@@ -46,7 +46,7 @@ def test_a_timeout_outside_a_request_kills_the_agent(tmp_path: Path) -> None:
     result, job = run(tmp_path, "SLEEP: 30", events, timeout=1.5)
     assert result.reason == "timeout after 1.5 s" and not result.ok
     assert time.monotonic() - started < 15
-    assert not job.log_path.with_suffix(".pid").exists()
+    assert not procgroup.kept_at(job.log_path.with_suffix(".pid")).exists()
 
 
 def test_an_agent_that_exits_mid_turn_fails_with_its_exit_code(tmp_path: Path) -> None:

@@ -12,7 +12,10 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 from crash_support import lifelines_of
+
+from orchestrator_tui.infra import procgroup
 
 CLI = [sys.executable, "-m", "orchestrator_tui"]
 SLEEPER = "import os, sys, time; open(sys.argv[1], 'w').write(str(os.getpid())); time.sleep(90)"
@@ -193,3 +196,45 @@ def test_an_ended_group_is_struck_off_with_the_next_guard(tmp_path: Path) -> Non
         for child in (released, guarded):
             child.kill()
             child.wait(timeout=10)
+
+
+def test_a_pidfile_is_kept_in_memory_under_its_place_in_the_run(tmp_path: Path) -> None:
+    """A disk file made and removed per agent cost more than the agent's start: the record
+    lives in a private folder in memory, named by the pidfile's path, and goes with it."""
+    first, second = tmp_path / "logs" / "T1.pid", tmp_path / "logs" / "T2.pid"
+    folder = procgroup.runtime_dir()
+    assert folder is not None  # Linux: /dev/shm at least
+    assert os.stat(folder).st_mode & 0o777 == 0o700 and os.stat(folder).st_uid == os.getuid()
+    procgroup.write_pidfile(first, 999_997, "token-one")
+    procgroup.write_pidfile(second, 999_996, "token-two")
+    try:
+        assert not first.exists() and not (tmp_path / "logs").exists()  # nothing on disk
+        kept = procgroup.kept_at(first)
+        assert kept.parent == folder and kept != procgroup.kept_at(second)
+        assert kept.read_text() == "999997 token-one\n"
+    finally:
+        procgroup.remove_pidfile(first, 999_997)
+        procgroup.remove_pidfile(second)  # read back from its record
+    assert not procgroup.kept_at(first).exists() and not procgroup.kept_at(second).exists()
+
+
+def test_a_runtime_folder_others_can_open_is_not_used(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    shared = tmp_path / "shared"
+    (shared / f"orchestrator-tui-{os.getuid()}").mkdir(parents=True, mode=0o755)
+    (shared / f"orchestrator-tui-{os.getuid()}").chmod(0o755)
+    fresh = tmp_path / "fresh"
+    fresh.mkdir()
+    try:
+        monkeypatch.setenv("XDG_RUNTIME_DIR", str(shared))
+        procgroup.runtime_dir.cache_clear()
+        assert procgroup.runtime_dir() == Path("/dev/shm", f"orchestrator-tui-{os.getuid()}")
+        monkeypatch.setenv("XDG_RUNTIME_DIR", str(fresh))
+        procgroup.runtime_dir.cache_clear()
+        made = procgroup.runtime_dir()
+        assert made == fresh / f"orchestrator-tui-{os.getuid()}"
+        assert made.stat().st_mode & 0o777 == 0o700
+    finally:
+        monkeypatch.undo()
+        procgroup.runtime_dir.cache_clear()

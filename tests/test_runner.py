@@ -322,7 +322,7 @@ def test_leftovers_of_a_killed_orchestrator_die_before_the_next_attempt(tmp_path
         recorded: list[str] = []
 
         def note_pidfile(text: str, stream: str) -> list[str]:
-            recorded.append(pidfile.read_text())
+            recorded.append(procgroup.kept_at(pidfile).read_text())
             return [text]
 
         code = "import os; print(os.getpgid(0), os.environ['ORCH_AGENT_TOKEN'])"
@@ -334,7 +334,7 @@ def test_leftovers_of_a_killed_orchestrator_die_before_the_next_attempt(tmp_path
         assert leftover.wait(timeout=5) == -signal.SIGTERM
         assert any("left from an earlier attempt" in text for _, text in events.notices)
         assert recorded[0].split() == events.lines[0].split()  # pgid and token, while it ran
-        assert not pidfile.exists()
+        assert not pidfile.exists() and not procgroup.kept_at(pidfile).exists()
 
         pidfile.write_text(f"{stranger.pid} abc123\n")
         outcome, _ = run(tmp_path, python("print('again')"), pidfile=pidfile)

@@ -7,19 +7,23 @@ pid. Killing the group reaches grandchildren and orphans that outlived their par
 Such a group outlives the orchestrator when the orchestrator is killed (SIGKILL, the OOM
 killer): `write_pidfile` therefore also hands the group to this process's lifeline
 (`LIFELINE`, lifeline.py --groups), which kills it when this process dies; the pidfile lets
-the next start kill what is left if the lifeline died too. Stdlib only: lifeline.py imports
-this module by path (from agents/lifeline.py). It lives in infra so that both the agents'
-runner and the stage tools (stages/tools.py) use the one lifeline; `agents.procgroup` is
-the same module.
+the next start kill what is left if the lifeline died too. A pidfile is named by its place
+in the run's folder (logs/T1.pid) and kept in a private folder in memory (`runtime_dir`).
+Stdlib only: lifeline.py imports this module by path (from agents/lifeline.py). It lives
+in infra so that both the agents' runner and the stage tools (stages/tools.py) use the one
+lifeline; `agents.procgroup` is the same module.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
+import hashlib
 import itertools
 import os
 import secrets
 import signal
+import stat
 import subprocess
 import sys
 import threading
@@ -117,16 +121,47 @@ def new_token() -> str:
     return f"{TOKEN_PREFIX}{os.getpid():x}-{next(TOKEN_COUNT):x}"
 
 
+@functools.cache
+def runtime_dir() -> Path | None:
+    """A private folder in memory (tmpfs) for pidfiles: what they record matters only while
+    this machine is up (no process group outlives a reboot), and a file made and removed on
+    a disk, once per agent, cost more than the agent's start (ext4 looks past every inode
+    removed in the last seconds for a new one). $XDG_RUNTIME_DIR, else /dev/shm; None where
+    neither is a folder (macOS), or the folder is not ours alone."""
+    uid = os.getuid()
+    for base in (os.environ.get("XDG_RUNTIME_DIR", ""), "/dev/shm"):
+        if not base or not os.path.isdir(base):
+            continue
+        path = Path(base, f"orchestrator-tui-{uid}")
+        with contextlib.suppress(OSError):
+            path.mkdir(mode=0o700, exist_ok=True)
+            found = os.lstat(path)
+            if stat.S_ISDIR(found.st_mode) and found.st_uid == uid and not found.st_mode & 0o077:
+                return path
+    return None
+
+
+def kept_at(pidfile: Path) -> Path:
+    """Where the record for `pidfile` (a name under the run's folder) is kept: in the
+    runtime folder, under a digest of its absolute path; at `pidfile` itself without one."""
+    base = runtime_dir()
+    if base is None:
+        return pidfile
+    name = hashlib.blake2b(os.fsencode(os.path.abspath(pidfile)), digest_size=16).hexdigest()
+    return base / f"{name}.pid"
+
+
 def write_pidfile(pidfile: Path, pgid: int, token: str) -> None:
     """Record the group for the next start, and guard it with this process's lifeline.
     Plain system calls: it is on the path of every agent's start."""
     LIFELINE.guard(pgid, token)
+    path = kept_at(pidfile)
     flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC
     try:  # its folder is made only the first time it is missing
-        fd = os.open(pidfile, flags, 0o644)
+        fd = os.open(path, flags, 0o600)
     except FileNotFoundError:
-        pidfile.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(pidfile, flags, 0o644)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, flags, 0o600)
     try:
         os.write(fd, f"{pgid} {token}\n".encode("ascii"))
     finally:
@@ -134,12 +169,13 @@ def write_pidfile(pidfile: Path, pgid: int, token: str) -> None:
 
 
 def remove_pidfile(pidfile: Path, pgid: int | None = None) -> None:
-    """The group recorded there (`pgid`, else read from the file) has ended: forget it
-    (the file and the lifeline's entry)."""
+    """The group recorded for `pidfile` (`pgid`, else read from the record) has ended:
+    forget it (the record and the lifeline's entry)."""
+    path = kept_at(pidfile)
     with contextlib.suppress(OSError, ValueError):
-        LIFELINE.release(pgid or int(pidfile.read_text(encoding="utf-8").split()[0]))
+        LIFELINE.release(pgid or int(path.read_text(encoding="utf-8").split()[0]))
     with contextlib.suppress(OSError):
-        pidfile.unlink()
+        path.unlink()
 
 
 def carries_token(pid: int, token: str) -> bool:
@@ -153,10 +189,19 @@ def carries_token(pid: int, token: str) -> bool:
 def kill_leftovers(pidfile: Path) -> int:
     """Kill what is left of an earlier run of the same agent: after the orchestrator itself
     was killed (SIGKILL, power loss), its agents live on in their own sessions. Only a
-    group whose processes carry the token recorded in `pidfile` is touched, so a reused pid
-    is never hit. Returns how many processes were found."""
+    group whose processes carry the token recorded for `pidfile` is touched, so a reused
+    pid is never hit. A record at `pidfile` itself (where versions before the runtime
+    folder kept it, and where one is kept without that folder) counts too. Returns how
+    many processes were found."""
+    found = 0
+    for path in dict.fromkeys((kept_at(pidfile), pidfile)):
+        found += kill_recorded(path)
+    return found
+
+
+def kill_recorded(path: Path) -> int:
     try:  # plain system calls: a missing file, the common case, is the whole cost
-        fd = os.open(pidfile, os.O_RDONLY | os.O_CLOEXEC)
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
     except OSError:
         return 0
     try:
@@ -171,7 +216,7 @@ def kill_leftovers(pidfile: Path) -> int:
     if ours:
         ProcessGroup(None, pgid).kill()
     with contextlib.suppress(OSError):
-        pidfile.unlink()
+        path.unlink()
     return len(ours)
 
 
