@@ -7,7 +7,14 @@ and prints the ratio of the medians of `--rounds` runs of each. Goal: ≤ 3× (i
 orchestrator of another checkout (that checkout's venv interpreter, e.g. main before a
 change) on the same DAG, in the same run, alternating which goes first.
 
+The orchestrator makes two files per task (its prompt and its log) where make makes none,
+so the filesystem's cost of making a file counts: on ext4 without a journal it grows for
+minutes after many files were removed (each new inode is looked for past the recently
+freed ones), which can double a run. `--dir /dev/shm` leaves that cost out (and
+measures the orchestrator's own); the default, the temp folder, keeps it in.
+
     python bench/overhead.py [--tasks 1000] [--rounds 3] [--before /tmp/s6/.venv/bin/python]
+                             [--dir /dev/shm]
 """
 
 from __future__ import annotations
@@ -110,6 +117,12 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--rounds", type=int, default=3, help="runs of each, medians compared")
     parser.add_argument("--before", default="", help="the interpreter of another checkout")
+    parser.add_argument(
+        "--dir",
+        default=None,
+        help="where the runs' folders go (default: the system's temp folder); e.g. /dev/shm "
+        "to leave the filesystem's own cost of making files out",
+    )
     args = parser.parse_args()
     if not shutil.which("make"):
         raise SystemExit("make is not installed")
@@ -122,7 +135,7 @@ def main() -> None:
     # Every run gets a directory of its own and nothing is deleted until the end: file
     # creation slows down after many deletions on the same filesystem (ext4), which would
     # favour whichever ran first. The order of the orchestrators alternates by round.
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory(dir=args.dir) as tmp:
         for number in range(args.rounds):
             make_dir = Path(tmp, f"make-{number}")
             make_dir.mkdir()
@@ -134,7 +147,8 @@ def main() -> None:
                 write_plan(orch_dir, deps)
                 argv = [python, "-m", "orchestrator_tui", "run", "--headless", "-C", str(orch_dir)]
                 times[name].append((timed(argv, orch_dir), CPU[0]))
-    print(f"{args.tasks} no-op tasks, concurrency 8, {args.rounds} rounds (medians)")
+    where = args.dir or tempfile.gettempdir()
+    print(f"{args.tasks} no-op tasks, concurrency 8, {args.rounds} rounds (medians), in {where}")
     medians = {name: statistics.median(t for t, _ in runs_) for name, runs_ in times.items()}
     for name, measured in times.items():
         label = ("make -j8" if name == "make" else f"orchestrator-tui {name}".strip()) + ":"

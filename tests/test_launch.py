@@ -180,3 +180,25 @@ def test_a_program_gone_after_the_check_is_a_clear_failure(
     _process, lines, reason = run(tmp_path, ["./tool.sh"])
     assert reason == "could not start ./tool.sh: No such file or directory"
     assert calls == ["./tool.sh", "./tool.sh"] and not lines[:-1]
+
+
+def test_each_child_gets_its_own_values_of_a_variable(tmp_path: Path) -> None:
+    """The encoded NAME=VALUE pairs are kept between starts: a new value is a new pair."""
+    seen = []
+    for value in ("one", "two", "one", "a=b c"):
+        read, write = os.pipe()
+        try:
+            child = launch.spawn(
+                "/bin/sh", ["sh", "-c", 'printf %s "$T"'], {"T": value}, tmp_path, (0, write, 2)
+            )
+            os.close(write)
+            write = -1
+            with os.fdopen(read, "rb") as out:
+                read = -1
+                seen.append(out.read().decode())
+            assert child.wait(timeout=10) == 0
+        finally:
+            for fd in (read, write):
+                if fd >= 0:
+                    os.close(fd)
+    assert seen == ["one", "two", "one", "a=b c"]

@@ -75,8 +75,7 @@ class Spawner:
         import ctypes
 
         lib, actions = self.lib, ctypes.create_string_buffer(OPAQUE)
-        args = strings(argv)
-        envp = strings(f"{name}={value}" for name, value in checked(env))
+        args, envp = strings(argv), environment(env)
         check(lib.posix_spawn_file_actions_init(actions))
         try:
             for target, fd in enumerate(fds):
@@ -110,10 +109,30 @@ def strings(items: Iterable[str]) -> ctypes.Array[ctypes.c_char_p]:
     return (ctypes.c_char_p * (len(encoded) + 1))(*encoded, None)
 
 
-def checked(env: Mapping[str, str]) -> list[tuple[str, str]]:
-    if any("=" in name for name in env):
-        raise ValueError("illegal environment variable name")
-    return list(env.items())
+def environment(env: Mapping[str, str]) -> ctypes.Array[ctypes.c_char_p]:
+    """envp for `env`. Each NAME=VALUE is encoded once and kept: agents share all of their
+    environment but a few variables. Names with "=" and NULs are refused, as Popen does."""
+    import ctypes
+
+    encoded = []
+    for item in env.items():
+        entry = ENCODED.get(item)
+        if entry is None:
+            name, value = item
+            if "=" in name:
+                raise ValueError("illegal environment variable name")
+            entry = os.fsencode(f"{name}={value}")
+            if b"\0" in entry:
+                raise ValueError("embedded null byte")
+            if len(ENCODED) >= ENCODED_MAX:
+                ENCODED.clear()
+            ENCODED[item] = entry
+        encoded.append(entry)
+    return (ctypes.c_char_p * (len(encoded) + 1))(*encoded, None)
+
+
+ENCODED: dict[tuple[str, str], bytes] = {}
+ENCODED_MAX = 4096
 
 
 @functools.cache
