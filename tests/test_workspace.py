@@ -175,11 +175,18 @@ def test_finish_after_a_crash_between_merge_and_cleanup(repo: Path) -> None:
     # what finish does up to the merge, then "crash" before cleaning up
     sh(work, "add", "-A")
     sh(work, "commit", "-q", "-m", "T1: work")
-    sh(repo / ".orchestrator" / "worktrees" / "_run", "merge", "-q", f"orch/tasks/{RUN}/T1")
+    run_dir = repo / ".orchestrator" / "worktrees" / "_run"
+    sh(run_dir, "merge", "-q", "--no-ff", "--no-edit", f"orch/tasks/{RUN}/T1")  # as finish does
+
+    merged = sh(run_dir, "rev-parse", "HEAD")
+    (run_dir / "later.txt").write_text("x\n")  # the run went on after the merge
+    sh(run_dir, "add", "-A")
+    sh(run_dir, "commit", "-q", "-m", "later")
 
     merge = GitWorktrees(repo, RUN).finish(task("T1"))
 
     assert merge.ok and merge.message == "nothing new to merge"
+    assert merge.commit == merged and merge.files == ("x.txt",)  # its merge, found again
     assert not work.exists()
     assert sh(repo, "branch", "--list", f"orch/tasks/{RUN}/T1") == ""
 
@@ -200,11 +207,17 @@ def test_listed_untracked_files_are_copied_in_but_never_committed(tmp_path: Path
 
 
 def test_a_task_without_changes_merges_as_nothing(repo: Path) -> None:
+    """No commit of its own: no merge is its work. (Its merge used to be the run branch's
+    head — another task's merge — whose files review then held against it as scope creep,
+    and whose diff the app showed as its.)"""
     iso = GitWorktrees(repo, RUN)
     iso.prepare(task("T1"), 1)
-    before = sh(repo, "rev-parse", f"orch/{RUN}")
+    idle = iso.prepare(task("T2"), 1)
+    (iso.prepare(task("T3"), 1) / "t3.txt").write_text("T3's work\n")
+    assert iso.finish(task("T3")).files == ("t3.txt",)  # merged before T2 finishes
     merge = iso.finish(task("T1"))
-    assert merge.ok and merge.files == () and merge.commit == before
+    assert merge.ok and merge.files == () and merge.commit == ""
+    assert iso.finish(task("T2")) == merge and not idle.exists()
 
 
 def test_awkward_task_ids_become_valid_branch_and_directory_names(repo: Path) -> None:

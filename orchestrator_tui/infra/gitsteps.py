@@ -106,6 +106,27 @@ def merged_attempt(workspace: Path, run_branch: str, trailer: str) -> str:
     return ""
 
 
+def merge_of(workspace: Path, run_branch: str, tip: str) -> str:
+    """The commit on the run branch's first-parent line that brought `tip` (a task branch's
+    tip, already on the run branch: merged before a crash) in. '' when `tip` is on that
+    line itself: the task made no commit of its own, so no merge of the run is its work."""
+    line = git(workspace, "rev-list", "--first-parent", run_branch, check=False).stdout.split()
+    if tip in line or not line:
+        return ""
+
+    def holds(index: int) -> bool:
+        older = git(workspace, "merge-base", "--is-ancestor", tip, line[index], check=False)
+        return older.returncode == 0
+
+    newest, oldest = 0, len(line) - 1  # newest first: every commit up to the merge holds it
+    if not holds(newest):
+        return ""
+    while newest < oldest:  # the oldest commit that holds it is the merge
+        middle = (newest + oldest + 1) // 2
+        newest, oldest = (middle, oldest) if holds(middle) else (newest, middle - 1)
+    return line[newest]
+
+
 def merge_files(workspace: Path, commit: str) -> tuple[str, ...]:
     """The files a merge commit brought in (against its first parent)."""
     diff = git(

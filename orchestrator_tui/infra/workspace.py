@@ -40,6 +40,7 @@ from .git import GIT_TIMEOUT, IDENTITY, QUIET_CONFIG, GitError, clear_stale_lock
 from .gitsteps import (
     attempt_trailer,
     merge_files,
+    merge_of,
     merged_attempt,
     reconcile_checkout,
     set_aside_changes,
@@ -214,9 +215,13 @@ class GitWorktrees:
             if place.worktree.is_dir():
                 self.commit_work(task, place)
             tip = rev(self.workspace, place.branch)
-            if is_ancestor(self.workspace, tip, self.run_branch):
+            if is_ancestor(self.workspace, tip, self.run_branch):  # no work, or merged before
                 self.discard(task)
-                return MergeResult(ok=True, commit=self.run_head(), message="nothing new to merge")
+                commit = merge_of(self.workspace, self.run_branch, tip)
+                files = merge_files(self.workspace, commit) if commit else ()
+                return MergeResult(
+                    ok=True, commit=commit, files=files, message="nothing new to merge"
+                )
             base = git(self.workspace, "merge-base", self.run_branch, tip).stdout.strip()
             files = self.changed_files(base, tip)
             if merge_dir == self.root / RUN_WORKTREE:
