@@ -5,7 +5,10 @@ isolation) and `make -j8` on a generated Makefile of the same DAG, side by side 
 and prints the ratio of the medians of `--rounds` runs of each. Goal: ≤ 3× (issue 11),
 ≤ 1.5× (the project). Not a test: it prints. With `--before PYTHON` it also runs the
 orchestrator of another checkout (that checkout's venv interpreter, e.g. main before a
-change) on the same DAG, in the same run, alternating which goes first.
+change) on the same DAG, in the same run, alternating which goes first. The floor row is
+bench/spawn_floor.py: the same processes started and reaped by a bare Python loop the way
+the orchestrator starts them (dependencies left out), so what the orchestrator takes beyond
+it is its own bookkeeping.
 
 The orchestrator makes two files per task (its prompt and its log) where make makes none,
 so the filesystem's cost of making a file counts: on ext4 without a journal it grows for
@@ -131,7 +134,14 @@ def main() -> None:
     runs.append(("this checkout" if args.before else "", sys.executable))
     for _name, python in runs:
         compile_package(python)
-    times: dict[str, list[tuple[float, float]]] = {name: [] for name, _ in [("make", ""), *runs]}
+    floor = [
+        sys.executable,
+        str(Path(__file__).with_name("spawn_floor.py")),
+        "--tasks",
+        str(args.tasks),
+    ]
+    names = ["make", "floor", *(name for name, _ in runs)]
+    times: dict[str, list[tuple[float, float]]] = {name: [] for name in names}
     # Every run gets a directory of its own and nothing is deleted until the end: file
     # creation slows down after many deletions on the same filesystem (ext4), which would
     # favour whichever ran first. The order of the orchestrators alternates by round.
@@ -141,6 +151,7 @@ def main() -> None:
             make_dir.mkdir()
             write_makefile(make_dir, deps)
             times["make"].append((timed(["make", "-j8", "-s"], make_dir), CPU[0]))
+            times["floor"].append((timed(floor, make_dir), CPU[0]))
             for name, python in runs if number % 2 == 0 else runs[::-1]:
                 orch_dir = Path(tmp, f"orch-{number}-{len(times[name])}-{name or 'this'}")
                 orch_dir.mkdir()
@@ -150,8 +161,9 @@ def main() -> None:
     where = args.dir or tempfile.gettempdir()
     print(f"{args.tasks} no-op tasks, concurrency 8, {args.rounds} rounds (medians), in {where}")
     medians = {name: statistics.median(t for t, _ in runs_) for name, runs_ in times.items()}
+    labels = {"make": "make -j8", "floor": "bare spawn loop (floor)"}
     for name, measured in times.items():
-        label = ("make -j8" if name == "make" else f"orchestrator-tui {name}".strip()) + ":"
+        label = labels.get(name, f"orchestrator-tui {name}".strip()) + ":"
         each = " ".join(f"{t:.2f}" for t, _ in measured)
         cpu = statistics.median(c for _, c in measured)
         print(f"{label:32} {medians[name]:8.2f} s   CPU {cpu:6.2f} s  (each: {each})")
