@@ -20,6 +20,7 @@ from pathlib import Path
 from ..core import decisions
 from ..core import events as ev
 from ..core.commands import Command
+from ..core.config import CONFIG_PATH
 from ..core.models import STAGES, Plan, StageName, StageStatus
 from ..core.protocols import (
     BackendFactory,
@@ -284,7 +285,7 @@ class Engine:
         if self.store is None:
             self.open()
         if self.options.watch:
-            files = [self.options.plan_path, self.system_path]
+            files = [self.options.plan_path, self.system_path, self.options.workspace / CONFIG_PATH]
             self.watcher = PlanWatcher(files, lambda name: self.post(inp.FileChanged(name)))
             self.watcher.start()
         outcome = ""

@@ -1,8 +1,10 @@
-"""Live reload: watch PLAN.md and CLAUDE.md, and fold a plan edit into a running plan."""
+"""Live reload: watch PLAN.md, CLAUDE.md and .orchestrator/config.toml; fold a plan edit into a
+running plan, and take edited agent profiles for the tasks that start next."""
 
 from __future__ import annotations
 
 from ..core import events as ev
+from ..core.config import CONFIG_PATH, ConfigError, load_config
 from ..core.models import Plan, StageName, StageStatus
 from ..core.plan import PlanError, parse_plan
 from ..core.plan_edit import merge_plan_edit
@@ -24,6 +26,32 @@ def apply_reloads(engine: EngineCore) -> None:
         reload_system(engine)
     if engine.options.plan_path.name in names:
         reload_plan(engine)
+    if CONFIG_PATH.name in names:
+        reload_config(engine)
+
+
+def reload_config(engine: EngineCore) -> None:
+    """config.toml was saved. Its agent profiles hold from the next task started on (so a
+    profile fixed after "executable not found" works on a retry); a change elsewhere waits
+    for the next run, and a broken file changes nothing — each said in a notice."""
+    try:
+        new = load_config(engine.options.workspace)
+    except ConfigError as exc:
+        engine.emit(ev.Notice(level="warning", text=f"config.toml not reloaded: {exc}"))
+        return
+    old = engine.config
+    later = [
+        name
+        for name in type(old).model_fields
+        if name != "agents" and getattr(new, name) != getattr(old, name)
+    ]
+    if new.agents != old.agents:
+        engine.config = old.model_copy(update={"agents": new.agents})
+        text = "config.toml: agent profiles reloaded; tasks that start from now on use them"
+        engine.emit(ev.Notice(level="info", text=text))
+    if later:
+        text = f"config.toml: [{'], ['.join(later)}] take effect in the next run"
+        engine.emit(ev.Notice(level="info", text=text))
 
 
 def reload_system(engine: EngineCore) -> None:
