@@ -238,3 +238,20 @@ def test_a_runtime_folder_others_can_open_is_not_used(
     finally:
         monkeypatch.undo()
         procgroup.runtime_dir.cache_clear()
+
+
+def test_a_full_runtime_folder_puts_the_record_on_the_disk(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """/dev/shm can be small (64 MB in a container) and full: the agent still runs, its
+    record goes where it used to, and the next start still finds it."""
+    blocked = tmp_path / "not-a-folder"
+    blocked.write_text("")
+    monkeypatch.setattr(procgroup, "kept_at", lambda pidfile: blocked / pidfile.name)
+    pidfile = tmp_path / "logs" / "T1.pid"
+    procgroup.write_pidfile(pidfile, 999_995, "token")
+    assert pidfile.read_text() == "999995 token\n"
+    assert procgroup.kill_leftovers(pidfile) == 0 and not pidfile.exists()  # found, no one
+    procgroup.write_pidfile(pidfile, 999_995, "token")
+    procgroup.remove_pidfile(pidfile)
+    assert not pidfile.exists() and pidfile not in procgroup.ON_DISK

@@ -1,6 +1,6 @@
 """Starting an agent's process with glibc's posix_spawn, where Popen would cost more.
 
-Popen's start of an agent is about a third of the engine's own cost per task
+Popen's start of an agent was a large part of the engine's own cost per task
 (bench/RESULTS.md): the fork and exec in C, and as long again in Python around them (its
 error pipe, its file objects, its bookkeeping). posix_spawn does the whole start in one C
 call. Python's os.posix_spawn cannot change the working directory (every agent runs in a
@@ -13,8 +13,8 @@ The child gets what Popen(start_new_session=True, close_fds=True, restore_signal
 gives it: a session (and process group) of its own, the given descriptors as its stdin,
 stdout and stderr and no others, its working directory and environment, SIGPIPE and SIGXFSZ
 at their defaults (Python ignores both), as are glibc's own two (which a spawn would leave
-ignored). A program that cannot be run (missing, not
-executable, a bad interpreter line) raises OSError from `spawn`, as Popen does.
+ignored). A program that cannot be run (missing, not executable, a bad interpreter line)
+raises OSError from `spawn`, as Popen does.
 """
 
 from __future__ import annotations
@@ -99,8 +99,8 @@ def check(code: int) -> None:
 
 
 def strings(items: Iterable[str]) -> ctypes.Array[ctypes.c_char_p]:
-    """A NULL-terminated char* array (argv, envp); a NUL inside one is refused, as Popen
-    refuses it (C would cut the string there)."""
+    """A NULL-terminated char* array (argv); a NUL inside one is refused, as Popen refuses
+    it (C would cut the string there)."""
     import ctypes
 
     encoded = [os.fsencode(item) for item in items]
@@ -193,13 +193,13 @@ class Child:
                     self.reap(0)
         deadline = time.monotonic() + (timeout or 0.0)
         delay = 0.0005
-        while self.poll() is None:
+        while (code := self.poll()) is None:
             left = deadline - time.monotonic()
             if left <= 0:
                 raise subprocess.TimeoutExpired(self.args, timeout or 0.0)
             time.sleep(min(delay, left))
             delay = min(delay * 2, WAIT_STEP)
-        return self.returncode
+        return code
 
     def reap(self, flags: int) -> None:
         try:

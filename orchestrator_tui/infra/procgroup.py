@@ -153,9 +153,24 @@ def kept_at(pidfile: Path) -> Path:
 
 def write_pidfile(pidfile: Path, pgid: int, token: str) -> None:
     """Record the group for the next start, and guard it with this process's lifeline.
-    Plain system calls: it is on the path of every agent's start."""
+    Plain system calls: it is on the path of every agent's start. Where the runtime folder
+    cannot take it (full, gone) the record goes to `pidfile` itself, as it did before."""
     LIFELINE.guard(pgid, token)
+    line = f"{pgid} {token}\n".encode("ascii")
     path = kept_at(pidfile)
+    try:
+        write_record(path, line)
+    except OSError:
+        if path == pidfile:
+            raise
+        write_record(pidfile, line)
+        ON_DISK.add(pidfile)
+
+
+ON_DISK: set[Path] = set()  # pidfiles whose record had to go to the disk
+
+
+def write_record(path: Path, line: bytes) -> None:
     flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC
     try:  # its folder is made only the first time it is missing
         fd = os.open(path, flags, 0o600)
@@ -163,7 +178,7 @@ def write_pidfile(pidfile: Path, pgid: int, token: str) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(path, flags, 0o600)
     try:
-        os.write(fd, f"{pgid} {token}\n".encode("ascii"))
+        os.write(fd, line)
     finally:
         os.close(fd)
 
@@ -171,7 +186,8 @@ def write_pidfile(pidfile: Path, pgid: int, token: str) -> None:
 def remove_pidfile(pidfile: Path, pgid: int | None = None) -> None:
     """The group recorded for `pidfile` (`pgid`, else read from the record) has ended:
     forget it (the record and the lifeline's entry)."""
-    path = kept_at(pidfile)
+    path = pidfile if pidfile in ON_DISK else kept_at(pidfile)
+    ON_DISK.discard(pidfile)
     with contextlib.suppress(OSError, ValueError):
         LIFELINE.release(pgid or int(path.read_text(encoding="utf-8").split()[0]))
     with contextlib.suppress(OSError):
