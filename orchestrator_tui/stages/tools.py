@@ -4,8 +4,9 @@ A tool run never raises: a missing executable, a timeout, a cancel or a crash co
 as a ToolRun whose `problem` says so in one line. Each tool runs in its own process group,
 killed whole on timeout or cancel, so a hanging test suite leaves no orphans behind. The
 group dies with the orchestrator too, even by SIGKILL: it is guarded by the process's
-lifeline (infra/procgroup.py), and its pidfile (`.orchestrator/tools/<name>.pid`) lets the
-next run of the same tool — the resumed stage — kill what an earlier process left.
+lifeline (infra/procgroup.py), and its pidfile (named `.orchestrator/tools/<name>.pid`,
+kept in memory: procgroup.runtime_dir) lets the next run of the same tool — the resumed
+stage — kill what an earlier process left.
 """
 
 from __future__ import annotations
