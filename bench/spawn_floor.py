@@ -15,6 +15,7 @@ import os
 import select
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 # launch.py by its path (it needs nothing else): the package's imports are not the floor's
@@ -26,7 +27,18 @@ sys.modules["launch"] = launch
 found.loader.exec_module(launch)
 
 
-def run(tasks: int, concurrency: int) -> float:
+def nothing() -> None:
+    pass
+
+
+def run(
+    tasks: int,
+    concurrency: int,
+    before: Callable[[], None] = nothing,
+    after: Callable[[], None] = nothing,
+) -> float:
+    """Seconds for `tasks` processes, `concurrency` at a time; `before` runs before each
+    start and `after` after each exit (bench/spawn_helper.py puts bookkeeping there)."""
     if not launch.available():
         raise SystemExit("posix_spawn with chdir is not available here (glibc ≥ 2.34)")
     env, cwd = dict(os.environ), Path.cwd()
@@ -38,6 +50,7 @@ def run(tasks: int, concurrency: int) -> float:
 
     def start() -> None:
         nonlocal started
+        before()
         read, write = os.pipe()
         child = launch.spawn("/bin/true", ["true"], env, cwd, (devnull, write, write))
         os.close(write)
@@ -55,6 +68,7 @@ def run(tasks: int, concurrency: int) -> float:
             os.close(pidfd)
             os.close(read)
             child.wait()  # type: ignore[attr-defined]
+            after()
             finished += 1
             if started < tasks:
                 start()

@@ -25,6 +25,7 @@ import time
 from pathlib import Path
 
 from spawn_floor import launch  # agents/launch.py, loaded by its path
+from spawn_floor import run as floor
 
 
 def busy(us: float) -> None:
@@ -64,37 +65,8 @@ def helper(sock: socket.socket) -> None:
 
 
 def run_inline(tasks: int, concurrency: int, work: float) -> float:
-    env, devnull = dict(os.environ), os.open(os.devnull, os.O_RDONLY | os.O_CLOEXEC)
-    poller = select.epoll()
-    running: dict[int, tuple[int, int]] = {}  # pidfd -> pid, read end
-    started = finished = 0
-    began = time.perf_counter()
-
-    def start() -> None:
-        nonlocal started
-        busy(work * 0.7)  # bookkeeping before the start
-        read, write = os.pipe()
-        child = launch.spawn("/bin/true", ["true"], env, Path("/tmp"), (devnull, write, write))
-        os.close(write)
-        pidfd = os.pidfd_open(child.pid)
-        poller.register(pidfd, select.EPOLLIN)
-        running[pidfd] = (child.pid, read)
-        started += 1
-
-    while started < min(concurrency, tasks):
-        start()
-    while finished < tasks:
-        for pidfd, _mask in poller.poll():
-            pid, read = running.pop(pidfd)
-            poller.unregister(pidfd)
-            os.close(pidfd)
-            os.close(read)
-            os.waitpid(pid, 0)
-            busy(work * 0.3)  # bookkeeping at the exit
-            finished += 1
-            if started < tasks:
-                start()
-    return time.perf_counter() - began
+    """bench/spawn_floor.py's loop with the bookkeeping around each start and exit."""
+    return floor(tasks, concurrency, lambda: busy(work * 0.7), lambda: busy(work * 0.3))
 
 
 def run_helper(tasks: int, concurrency: int, work: float) -> float:

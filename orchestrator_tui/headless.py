@@ -192,7 +192,8 @@ class HeadlessConsole:
             self.console.print(escape(text))
         else:  # a log: the file as it is (rich would lay out every line of it)
             rule = f"{' summary ':─^{self.console.width}}"
-            self.console.file.write(f"{rule}\n{text.rstrip(chr(10))}\n")
+            body = text.rstrip("\n")
+            self.console.file.write(f"{rule}\n{body}\n")
             self.console.file.flush()
 
 

@@ -98,22 +98,24 @@ def check(code: int) -> None:
         raise OSError(code, os.strerror(code))
 
 
-def strings(items: Iterable[str]) -> ctypes.Array[ctypes.c_char_p]:
-    """A NULL-terminated char* array (argv); a NUL inside one is refused, as Popen refuses
-    it (C would cut the string there)."""
+def char_array(encoded: list[bytes]) -> ctypes.Array[ctypes.c_char_p]:
+    """A NULL-terminated char* array; a NUL inside one is refused, as Popen refuses it (C
+    would cut the string there)."""
     import ctypes
 
-    encoded = [os.fsencode(item) for item in items]
     if any(b"\0" in item for item in encoded):
         raise ValueError("embedded null byte")
     return (ctypes.c_char_p * (len(encoded) + 1))(*encoded, None)
 
 
+def strings(items: Iterable[str]) -> ctypes.Array[ctypes.c_char_p]:
+    """argv for C."""
+    return char_array([os.fsencode(item) for item in items])
+
+
 def environment(env: Mapping[str, str]) -> ctypes.Array[ctypes.c_char_p]:
     """envp for `env`. Each NAME=VALUE is encoded once and kept: agents share all of their
     environment but a few variables. Names with "=" and NULs are refused, as Popen does."""
-    import ctypes
-
     encoded = []
     for item in env.items():
         entry = ENCODED.get(item)
@@ -121,14 +123,12 @@ def environment(env: Mapping[str, str]) -> ctypes.Array[ctypes.c_char_p]:
             name, value = item
             if "=" in name:
                 raise ValueError("illegal environment variable name")
-            entry = os.fsencode(f"{name}={value}")
-            if b"\0" in entry:
-                raise ValueError("embedded null byte")
+            entry = os.fsencode(f"{name}={value}")  # a NUL in it: refused by char_array
             if len(ENCODED) >= ENCODED_MAX:
                 ENCODED.clear()
             ENCODED[item] = entry
         encoded.append(entry)
-    return (ctypes.c_char_p * (len(encoded) + 1))(*encoded, None)
+    return char_array(encoded)
 
 
 ENCODED: dict[tuple[str, str], bytes] = {}
