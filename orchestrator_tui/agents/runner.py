@@ -52,11 +52,12 @@ import signal
 import subprocess
 import threading
 import time
+from pathlib import Path
 from typing import IO
 
 from ..core.protocols import AgentEvents
 from ..infra.fsutil import open_append, write_file
-from . import launch, procgroup, supervisor
+from . import launch, procgroup, starter, supervisor
 from .lines import MAX_LINE_BYTES, READ_CHUNK, decode_line
 from .spec import (
     DISPLAY_CHARS,
@@ -75,6 +76,7 @@ from .spec import (
     plain_lines,
     write_marker,
 )
+from .starter import Spawned
 from .watch import Watch
 
 __all__ = [
@@ -145,7 +147,7 @@ def devnull() -> int:
 
 
 # the process and the read ends of its stdout and stderr
-Started = tuple[subprocess.Popen[bytes] | launch.Child, int, int]
+Started = tuple[subprocess.Popen[bytes] | launch.Child | Spawned, int, int]
 
 
 def popen(spec: ProcessSpec, events: AgentEvents) -> tuple[Started | None, str]:
@@ -170,14 +172,14 @@ def popen(spec: ProcessSpec, events: AgentEvents) -> tuple[Started | None, str]:
         env[procgroup.TOKEN_VARIABLE] = token
     out, out_w = os.pipe()
     err, err_w = os.pipe()
-    process: subprocess.Popen[bytes] | launch.Child | None = None
+    process: subprocess.Popen[bytes] | launch.Child | Spawned | None = None
     try:
         fds = (stdin if isinstance(stdin, int) else stdin.fileno(), out_w, err_w)
         if stdin != subprocess.PIPE and min(fds) > 2 and launch.available():
             program = find_executable(spec.argv[0], env, spec.cwd)
             if program is None:  # gone since cannot_start looked
                 raise FileNotFoundError(errno.ENOENT, os.strerror(errno.ENOENT))
-            process = launch.spawn(program, spec.argv, env, spec.cwd, fds)
+            process = spawn_process(program, spec, env, fds)
         else:  # a pipe to its stdin (Popen makes it), or no posix_spawn to use
             process = subprocess.Popen(
                 list(spec.argv),
@@ -196,16 +198,35 @@ def popen(spec: ProcessSpec, events: AgentEvents) -> tuple[Started | None, str]:
         if not isinstance(stdin, int):
             stdin.close()
     if spec.pidfile is not None:
-        try:
-            procgroup.write_pidfile(spec.pidfile, process.pid, token)
-        except OSError as exc:  # e.g. a full disk: an agent we could not find again must not run
+        pidfile = spec.pidfile
+        if isinstance(process, Spawned):  # its pid comes later: the watch records it then
+            process.recorded = lambda pid: record(pidfile, pid, token)
+        elif problem := record(pidfile, process.pid, token):
             with contextlib.suppress(OSError):
                 os.killpg(process.pid, signal.SIGKILL)
             process.wait()
             os.close(out)
             os.close(err)
-            return None, f"could not record {spec.pidfile.name}: {exc.strerror or exc}"
+            return None, problem
     return (process, out, err), ""
+
+
+def spawn_process(
+    program: str, spec: ProcessSpec, env: dict[str, str], fds: tuple[int, int, int]
+) -> launch.Child | Spawned:
+    """Started by the spawner (starter.py), or here where it cannot take the request."""
+    helper = starter.shared()
+    child = helper.start(program, spec.argv, env, spec.cwd, fds) if helper else None
+    return child or launch.spawn(program, spec.argv, env, spec.cwd, fds)
+
+
+def record(pidfile: Path, pid: int, token: str) -> str:
+    """Keep the group in `pidfile` (procgroup.write_pidfile); the problem, or ""."""
+    try:
+        procgroup.write_pidfile(pidfile, pid, token)
+    except OSError as exc:  # e.g. a full disk: an agent we could not find again must not run
+        return f"could not record {pidfile.name}: {exc.strerror or exc}"
+    return ""
 
 
 def run_process(

@@ -72,7 +72,10 @@ class ProcessGroup:
         self.pgid = process.pid if process is not None else pgid
 
     def signal(self, signum: int) -> bool:
-        """Send `signum` to every process in the group; False when none is left."""
+        """Send `signum` to every process in the group; False when none is left (or its
+        leader is not started yet: group 0 would be our own)."""
+        if self.pgid <= 0:
+            return False
         try:
             os.killpg(self.pgid, signum)
         except (ProcessLookupError, PermissionError):
