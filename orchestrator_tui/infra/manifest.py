@@ -40,24 +40,40 @@ Entry = tuple[int, int, str]  # size, mtime_ns, sha256 ('' above HASH_LIMIT)
 
 
 def take_manifest(root: Path, previous: dict[str, Entry] | None = None) -> dict[str, Entry]:
-    """Every file under `root` (POSIX relative paths). A file whose size and mtime match
-    `previous` keeps its hash without being read again."""
+    """Every file under `root` (POSIX relative paths; links to folders are not followed, as
+    os.walk does not). A file whose size and mtime match `previous` keeps its hash without
+    being read again. os.scandir, not os.walk and Path: one walk per task start and end."""
     found: dict[str, Entry] = {}
-    for folder, dirs, files in os.walk(root):
-        dirs[:] = sorted(d for d in dirs if d not in SKIP_DIRS and not d.endswith(SKIP_DIRS_SUFFIX))
-        for name in files:
-            path = Path(folder) / name
+    old = previous or {}
+    folders = [(os.fspath(root), "")]
+    while folders:
+        folder, prefix = folders.pop()
+        try:
+            entries = list(os.scandir(folder))
+        except OSError:
+            continue
+        for entry in entries:
+            name = entry.name
             try:
-                stat = path.stat()
+                if entry.is_dir():
+                    if not (entry.is_symlink() or skipped(name)):
+                        folders.append((entry.path, f"{prefix}{name}/"))
+                    continue
+                stat = entry.stat()
             except OSError:
                 continue
-            relative = path.relative_to(root).as_posix()
-            old = (previous or {}).get(relative)
-            if old is not None and old[:2] == (stat.st_size, stat.st_mtime_ns):
-                found[relative] = old
-                continue
-            found[relative] = (stat.st_size, stat.st_mtime_ns, file_hash(path, stat.st_size))
+            relative = prefix + name
+            known = old.get(relative)
+            if known is not None and known[:2] == (stat.st_size, stat.st_mtime_ns):
+                found[relative] = known
+            else:
+                hashed = file_hash(Path(entry.path), stat.st_size)
+                found[relative] = (stat.st_size, stat.st_mtime_ns, hashed)
     return found
+
+
+def skipped(folder: str) -> bool:
+    return folder in SKIP_DIRS or folder.endswith(SKIP_DIRS_SUFFIX)
 
 
 def file_hash(path: Path, size: int) -> str:
