@@ -317,7 +317,7 @@ Event = Annotated[
     Field(discriminator="kind"),
 ]
 
-EVENT_ADAPTER: TypeAdapter[Event] = TypeAdapter(Event, config={"defer_build": True})
+EVENT_ADAPTER: TypeAdapter[Event] = TypeAdapter(Event)
 KNOWN_KINDS = frozenset(cls.model_fields["kind"].default for cls in EventBase.__subclasses__())
 
 

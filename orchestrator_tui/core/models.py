@@ -76,7 +76,7 @@ class TaskStatus(StrEnum):
 class Frozen(BaseModel):
     """Base for every immutable value."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
+    model_config = ConfigDict(frozen=True, extra="forbid")
 
     def evolve(self, changes: Mapping[str, Any]) -> Self:
         """`model_copy(update=changes)` without its generic copying (~1.5× faster): a
