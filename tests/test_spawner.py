@@ -5,7 +5,6 @@ it heard the spawner's answer, a stop before the answer, a pidfile that cannot b
 
 from __future__ import annotations
 
-import errno
 import os
 import signal
 import subprocess
@@ -114,18 +113,52 @@ def test_a_stop_before_the_spawner_answered_stops_the_agent(tmp_path: Path) -> N
     assert pid and not procgroup.ProcessGroup(None, pid).alive()
 
 
-def test_a_pidfile_that_cannot_be_written_stops_the_agent(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    def full(pidfile: Path, pgid: int, token: str) -> None:
-        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+def test_a_record_that_cannot_be_written_anywhere_stops_the_agent(tmp_path: Path) -> None:
+    for path in procgroup.records(tmp_path / "T1.pid"):
+        path.mkdir()  # neither the runtime folder's file nor the pidfile can be written
+    try:
+        watch, events = start(tmp_path, ["sleep", "30"])
+        outcome = watch.wait(timeout=20)
+        assert outcome is not None and not outcome.started
+        assert outcome.reason == "could not record T1.pid: Is a directory"
+        assert events.lines == [f"[orchestrator] {outcome.reason}"]
+        assert isinstance(watch.process, Spawned) and not watch.process.pid
+    finally:
+        for path in procgroup.records(tmp_path / "T1.pid"):
+            path.rmdir()
 
-    monkeypatch.setattr(procgroup, "write_pidfile", full)
-    watch, _events = start(tmp_path, ["sleep", "30"])
+
+def test_a_record_the_runtime_folder_cannot_take_goes_to_the_pidfile(tmp_path: Path) -> None:
+    kept = procgroup.kept_at(tmp_path / "T1.pid")
+    if kept == tmp_path / "T1.pid":
+        pytest.skip("no runtime folder here")
+    kept.mkdir()
+    try:
+        watch, _events = start(tmp_path, ["sleep", "30"])
+        pid = started(watch)
+        deadline = time.monotonic() + 5
+        while not (tmp_path / "T1.pid").exists():
+            assert time.monotonic() < deadline
+            time.sleep(0.01)
+        assert (tmp_path / "T1.pid").read_text().split()[0] == str(pid)
+        watch.stop()
+        assert watch.wait(timeout=20) is not None
+        assert not (tmp_path / "T1.pid").exists()  # found there again, and removed
+    finally:
+        kept.rmdir()
+
+
+def test_the_spawner_kills_what_an_earlier_attempt_left(tmp_path: Path) -> None:
+    """An orchestrator that died left its agent running and its record in place."""
+    token = procgroup.new_token()
+    env = {**os.environ, procgroup.TOKEN_VARIABLE: token}
+    left = subprocess.Popen(["sleep", "30"], env=env, start_new_session=True)
+    procgroup.kept_at(tmp_path / "T1.pid").write_text(f"{left.pid} {token}\n")
+    watch, events = start(tmp_path, ["sh", "-c", "echo next"])
     outcome = watch.wait(timeout=20)
-    assert outcome is not None and not outcome.started
-    assert outcome.reason == "could not record T1.pid: No space left on device"
-    assert not procgroup.ProcessGroup(None, watch.process.pid).alive()
+    assert outcome is not None and outcome.reason == "ok" and events.lines == ["next"]
+    assert ("warning", "killed 1 process(es) left from an earlier attempt") in events.notices
+    assert left.wait(timeout=10) == -signal.SIGTERM
 
 
 def test_the_spawner_killed_under_running_agents(tmp_path: Path) -> None:

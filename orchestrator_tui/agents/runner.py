@@ -166,9 +166,6 @@ def popen(spec: ProcessSpec, events: AgentEvents) -> tuple[Started | None, str]:
     env = dict(spec.env)
     token = procgroup.new_token()
     if spec.pidfile is not None:
-        leftovers = procgroup.kill_leftovers(spec.pidfile)
-        if leftovers:
-            events.notice("warning", f"killed {leftovers} process(es) left from an earlier attempt")
         env[procgroup.TOKEN_VARIABLE] = token
     out, out_w = os.pipe()
     err, err_w = os.pipe()
@@ -179,8 +176,9 @@ def popen(spec: ProcessSpec, events: AgentEvents) -> tuple[Started | None, str]:
             program = find_executable(spec.argv[0], env, spec.cwd)
             if program is None:  # gone since cannot_start looked
                 raise FileNotFoundError(errno.ENOENT, os.strerror(errno.ENOENT))
-            process = spawn_process(program, spec, env, fds)
+            process = spawn_process(program, spec, env, fds, events)
         else:  # a pipe to its stdin (Popen makes it), or no posix_spawn to use
+            clear_leftovers(spec, events)
             process = subprocess.Popen(
                 list(spec.argv),
                 cwd=spec.cwd,
@@ -199,8 +197,8 @@ def popen(spec: ProcessSpec, events: AgentEvents) -> tuple[Started | None, str]:
             stdin.close()
     if spec.pidfile is not None:
         pidfile = spec.pidfile
-        if isinstance(process, Spawned):  # its pid comes later: the watch records it then
-            process.recorded = lambda pid: record(pidfile, pid, token)
+        if isinstance(process, Spawned):  # the spawner records it; we hear of it later
+            process.adopted = lambda child: adopted(child, pidfile, token, events)
         elif problem := record(pidfile, process.pid, token):
             with contextlib.suppress(OSError):
                 os.killpg(process.pid, signal.SIGKILL)
@@ -212,12 +210,38 @@ def popen(spec: ProcessSpec, events: AgentEvents) -> tuple[Started | None, str]:
 
 
 def spawn_process(
-    program: str, spec: ProcessSpec, env: dict[str, str], fds: tuple[int, int, int]
+    program: str,
+    spec: ProcessSpec,
+    env: dict[str, str],
+    fds: tuple[int, int, int],
+    events: AgentEvents,
 ) -> launch.Child | Spawned:
-    """Started by the spawner (starter.py), or here where it cannot take the request."""
+    """Started by the spawner (starter.py: it also clears the pidfile's leftovers and
+    records the new group), or here where it cannot take the request."""
     helper = starter.shared()
-    child = helper.start(program, spec.argv, env, spec.cwd, fds) if helper else None
-    return child or launch.spawn(program, spec.argv, env, spec.cwd, fds)
+    records = procgroup.records(spec.pidfile) if spec.pidfile is not None else ()
+    child = helper.start(program, spec.argv, env, spec.cwd, fds, records) if helper else None
+    if child is not None:
+        return child
+    clear_leftovers(spec, events)
+    return launch.spawn(program, spec.argv, env, spec.cwd, fds)
+
+
+def clear_leftovers(spec: ProcessSpec, events: AgentEvents) -> None:
+    """Kill what an earlier attempt left in the group its pidfile names (procgroup)."""
+    if spec.pidfile is not None:
+        said(events, procgroup.kill_leftovers(spec.pidfile))
+
+
+def said(events: AgentEvents, leftovers: int) -> None:
+    if leftovers:
+        events.notice("warning", f"killed {leftovers} process(es) left from an earlier attempt")
+
+
+def adopted(child: Spawned, pidfile: Path, token: str, events: AgentEvents) -> None:
+    """The spawner started and recorded `child`: our lifeline guards its group too."""
+    procgroup.note_record(pidfile, child.pid, token, child.on_disk)
+    said(events, child.leftovers)
 
 
 def record(pidfile: Path, pid: int, token: str) -> str:

@@ -7,17 +7,30 @@ do nothing else (bench/RESULTS.md). Here, in a process of its own (its own GIL),
 costs the engine nothing: it sends a request and goes on; the answer comes back on the
 socket its supervisor loop already listens to.
 
-Run by its path (stdlib only: it loads agents/launch.py by its path, nothing else), in a
-session of its own, with fd 0 one end of a SOCK_SEQPACKET socket whose other end only the
-orchestrator holds. Messages in (each with three descriptors: the child's 0, 1 and 2):
+Run by its path (stdlib only: it loads agents/launch.py and infra/procgroup.py by their
+paths, nothing else), in a session of its own, with fd 0 one end of a SOCK_SEQPACKET
+socket whose other end only the orchestrator holds. Messages in (each with three
+descriptors: the child's 0, 1 and 2):
 
-    {"id": N, "program": PATH, "argv": [...], "cwd": DIR, "env": {...}, "unset": [...]}
+    {"id": N, "program": PATH, "argv": [...], "cwd": DIR, "env": {...}, "unset": [...],
+     "records": [KEPT, PIDFILE]}
 
 `env` and `unset` are the changes to the environment of the request before (agents share
-nearly all of it). Messages out, one per datagram: "p N PID" (started), "f N TEXT" (could
-not start it: TEXT is why, as Popen would say it), "x PID CODE" (it exited; CODE as
-Popen's returncode, -N for a signal). The children are started as agents/launch.py starts
-them (a session of their own, …) and reaped here.
+nearly all of it). `records` (procgroup.records, for an agent with a pidfile) are where
+its group is recorded: the group an earlier attempt left there is killed first (as
+procgroup.kill_leftovers does: only if its processes carry the token recorded, waiting up
+to KILL_GRACE for it), and the new one recorded after the start, with the token in `env`
+(procgroup.keep_record: the runtime folder, else the disk). Messages out, one per datagram:
+
+- "p N PID KILLED DISK": started; KILLED processes of an earlier attempt were killed; DISK
+  is 1 when the record went to the pidfile itself (the runtime folder did not take it);
+- "f N TEXT": could not start it (TEXT is why, as Popen would say it);
+- "r N TEXT": started, but its record could not be written: it was killed and reaped (an
+  agent nobody could find again must not run);
+- "x PID CODE": it exited (CODE as Popen's returncode, -N for a signal).
+
+The children are started as agents/launch.py starts them (a session of their own, …) and
+reaped here.
 
 The socket's end is the orchestrator's death (or its exit): the children still running
 then are stopped as the lifeline stops groups (SIGTERM to each group, SIGKILL to what is
@@ -40,17 +53,18 @@ import time
 from pathlib import Path
 
 MAX_REQUEST = 1 << 17  # bytes; starter.py sends nothing larger (it starts such ones itself)
-KILL_GRACE = 3.0  # as procgroup.KILL_GRACE
 
 
-def load_launch():  # type: ignore[no-untyped-def]
-    path = Path(__file__).resolve().with_name("launch.py")
-    found = importlib.util.spec_from_file_location("launch", path)
+def load(name: str, path: Path):  # type: ignore[no-untyped-def]
+    found = importlib.util.spec_from_file_location(name, path)
     assert found is not None and found.loader is not None
     module = importlib.util.module_from_spec(found)
-    sys.modules["launch"] = module
+    sys.modules[name] = module
     found.loader.exec_module(module)
     return module
+
+
+HERE = Path(__file__).resolve().parent
 
 
 def receive(sock: socket.socket) -> tuple[bytes, list[int]]:
@@ -66,9 +80,10 @@ def receive(sock: socket.socket) -> tuple[bytes, list[int]]:
 
 
 class Spawner:
-    def __init__(self, sock: socket.socket, spawner: object) -> None:
+    def __init__(self, sock: socket.socket, spawner: object, procgroup: object) -> None:
         self.sock = sock
         self.spawner = spawner
+        self.procgroup = procgroup
         self.env: dict[str, str] = {}
         self.poller = select.epoll()
         self.poller.register(sock.fileno(), select.EPOLLIN)
@@ -106,7 +121,9 @@ class Spawner:
         self.env.update(request.get("env", {}))
         for name in request.get("unset", ()):
             self.env.pop(name, None)
-        number = request["id"]
+        number, records = request["id"], [Path(p) for p in request.get("records", ())]
+        group = self.procgroup
+        killed = sum(group.kill_recorded(path) for path in records)  # type: ignore[attr-defined]
         try:
             if len(fds) != 3:
                 raise ValueError("the request came without its three descriptors")
@@ -119,15 +136,27 @@ class Spawner:
         except ValueError as exc:
             self.send(f"f {number} ValueError: {exc}")
             return
+        on_disk = False
+        if records:
+            token = self.env.get(group.TOKEN_VARIABLE, "")  # type: ignore[attr-defined]
+            try:
+                on_disk = group.keep_record(tuple(records), pid, token)  # type: ignore[attr-defined]
+            except OSError as exc:  # an agent nobody could find again must not run
+                with contextlib.suppress(OSError):
+                    os.killpg(pid, signal.SIGKILL)
+                os.waitpid(pid, 0)
+                self.send(f"r {number} could not record {records[-1].name}: {exc.strerror or exc}")
+                return
+        answer = f"p {number} {pid} {killed} {int(on_disk)}"
         try:
             pidfd = os.pidfd_open(pid)
         except OSError:  # cannot be watched: reaped at once when it ends, by a blocking wait
-            self.send(f"p {number} {pid}")
+            self.send(answer)
             self.send(f"x {pid} {os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1])}")
             return
         self.children[pidfd] = pid
         self.poller.register(pidfd, select.EPOLLIN)
-        self.send(f"p {number} {pid}")
+        self.send(answer)
 
     def reap(self, pidfd: int) -> None:
         pid = self.children.pop(pidfd)
@@ -142,11 +171,11 @@ class Spawner:
 
     def stop_children(self) -> None:
         """SIGTERM to every child's group, SIGKILL to the groups whose leader has not ended
-        after KILL_GRACE seconds; each reaped."""
+        after procgroup.KILL_GRACE seconds; each reaped."""
         for pid in self.children.values():
             with contextlib.suppress(OSError):
                 os.killpg(pid, signal.SIGTERM)
-        deadline = time.monotonic() + KILL_GRACE
+        deadline = time.monotonic() + self.procgroup.KILL_GRACE  # type: ignore[attr-defined]
         while self.children and time.monotonic() < deadline:
             for pidfd, _mask in self.poller.poll(0.05):
                 if pidfd in self.children:
@@ -164,12 +193,12 @@ class Spawner:
 
 
 def main() -> int:
-    launch = load_launch()
+    launch = load("launch", HERE / "launch.py")
     found = launch.spawner()
     sock = socket.socket(fileno=0)
     if found is None:  # starter.py does not start us where posix_spawn is missing
         return 1
-    spawner = Spawner(sock, found)
+    spawner = Spawner(sock, found, load("procgroup", HERE.parent / "infra" / "procgroup.py"))
     try:
         spawner.serve()
     except KeyboardInterrupt:

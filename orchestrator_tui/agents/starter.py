@@ -55,9 +55,10 @@ class Spawned:
         self.returncode: int | None = None
         self.problem = ""
         self.lost = ""
+        self.leftovers = 0  # processes of an earlier attempt the spawner killed first
+        self.on_disk = False  # its record went to the pidfile itself
         self.owner: object = None  # the watch of it (agents/watch.py)
-        # records the pid once known (runner.record: the pidfile); returns a problem or ""
-        self.recorded: Callable[[int], str] | None = None
+        self.adopted: Callable[[Spawned], None] | None = None  # called once it started
 
     @property
     def answered(self) -> bool:
@@ -117,9 +118,11 @@ class Starter:
         env: Mapping[str, str],
         cwd: Path,
         fds: tuple[int, int, int],
+        records: Sequence[Path] = (),
     ) -> Spawned | None:
-        """Ask for `program` to be started (see launch.spawn); None: not asked, start it
-        yourself. The descriptors are the caller's still (the request holds copies)."""
+        """Ask for `program` to be started (see launch.spawn), with its group recorded at
+        `records` (spawner.py); None: not asked, start it yourself. The descriptors are
+        the caller's still (the request holds copies)."""
         with self.lock:
             if self.dead:
                 return None
@@ -131,6 +134,7 @@ class Starter:
                 "cwd": os.fspath(cwd),
                 "env": changed,
                 "unset": [name for name in self.env if name not in env],
+                "records": [os.fspath(path) for path in records],
             }
             data = json.dumps(request, separators=(",", ":")).encode()
             if len(data) > MAX_REQUEST:
@@ -178,10 +182,13 @@ class Starter:
         if child is None:
             return None
         if kind == "p":
-            child.pid = int(rest)
+            pid, killed, disk = [*rest.split(), "0", "0"][:3]
+            child.pid, child.leftovers, child.on_disk = int(pid), int(killed), disk == "1"
             self.running[child.pid] = child
+        elif kind == "r":  # started, not recorded, killed: said as the runner says it
+            child.problem = rest
         else:
-            child.problem = rest or "the spawner could not start it"
+            child.problem = f"could not start {child.args[0]}: {rest}"
         return child
 
     def end(self) -> list[Spawned]:

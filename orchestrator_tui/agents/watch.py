@@ -67,7 +67,8 @@ class Watch:
         self.process: Popen[bytes] | Child | Spawned = None  # type: ignore[assignment]  # see attach
         self.log: IO[bytes] | None = None
         self.started = started
-        self.done = threading.Event()
+        self.ended = threading.Lock()  # held until it ended (an Event costs 3× as much)
+        self.ended.acquire()
         self.outcome: ProcessOutcome | None = None
         self.supervisor: Loop | None = None
         self.phase = "running"  # → stopping → draining → done
@@ -151,7 +152,8 @@ class Watch:
         self.nudge()
 
     def wait(self, timeout: float | None = None) -> ProcessOutcome | None:
-        self.done.wait(timeout)
+        if self.ended.acquire(timeout=-1 if timeout is None else max(0.0, timeout)):
+            self.ended.release()
         return self.outcome
 
     def nudge(self) -> None:
@@ -300,18 +302,17 @@ class Watch:
 
     def answered(self) -> bool:
         """The spawner's answer for a process it was asked to start (starter.py): it was
-        started (its group is known now, and recorded) or could not be. False: none yet."""
+        started (its group is known now, and recorded) or could not be (or recorded: it
+        was killed). False: none yet."""
         child = self.process
         assert isinstance(child, Spawned)
         if child.pid:
             self.group = ProcessGroup(child)
-            problem = child.recorded(child.pid) if child.recorded else ""
-            if problem:  # an agent we could not find again must not run
-                self.group.signal(signal.SIGKILL)
-                self.start_failed(problem)
+            if child.adopted is not None:
+                child.adopted(child)
             return True
         if child.problem:
-            self.start_failed(f"could not start {self.spec.argv[0]}: {child.problem}")
+            self.start_failed(child.problem)
             return True
         return False
 
@@ -375,7 +376,8 @@ class Watch:
             if self.on_exit is not None:
                 self.on_exit(outcome)
         finally:
-            self.done.set()
+            with contextlib.suppress(RuntimeError):  # released once
+                self.ended.release()
 
     def fail(self, reason: str) -> None:
         """A bug in handling this agent: stop it hard and end it with the reason."""

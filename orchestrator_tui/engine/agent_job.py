@@ -167,11 +167,10 @@ def start_agent_job(
         workspace=engine.options.workspace,
     )
     reporter = TaskReporter(engine, task.id, attempt)
-    answered = threading.Event()
+    answered = threading.Lock()  # taken by the first result
 
     def once(result: AgentResult) -> None:
-        if not answered.is_set():
-            answered.set()
+        if answered.acquire(blocking=False):
             engine.desk.ended(task.id, attempt)  # what still waits of it is withdrawn
             done(result)
 

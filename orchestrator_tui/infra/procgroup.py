@@ -147,11 +147,27 @@ def runtime_dir() -> Path | None:
 def kept_at(pidfile: Path) -> Path:
     """Where the record for `pidfile` (a name under the run's folder) is kept: in the
     runtime folder, under a digest of its absolute path; at `pidfile` itself without one."""
-    base = runtime_dir()
-    if base is None:
-        return pidfile
-    name = hashlib.blake2b(os.fsencode(os.path.abspath(pidfile)), digest_size=16).hexdigest()
-    return base / f"{name}.pid"
+    found = KEPT_AT.get(pidfile)
+    if found is None:
+        base = runtime_dir()
+        if base is None:
+            return pidfile
+        digest = hashlib.blake2b(os.fsencode(os.path.abspath(pidfile)), digest_size=16)
+        found = base / f"{digest.hexdigest()}.pid"
+        if len(KEPT_AT) >= 4096:
+            KEPT_AT.clear()
+        KEPT_AT[pidfile] = found
+    return found
+
+
+KEPT_AT: dict[Path, Path] = {}  # asked three times per agent: at its start, record and end
+
+
+def records(pidfile: Path) -> tuple[Path, ...]:
+    """Where a record for `pidfile` may be: where it is kept, then `pidfile` itself (where
+    versions before the runtime folder kept it, and where one goes that the runtime folder
+    cannot take)."""
+    return tuple(dict.fromkeys((kept_at(pidfile), pidfile)))
 
 
 def write_pidfile(pidfile: Path, pgid: int, token: str) -> None:
@@ -159,14 +175,29 @@ def write_pidfile(pidfile: Path, pgid: int, token: str) -> None:
     Plain system calls: it is on the path of every agent's start. Where the runtime folder
     cannot take it (full, gone) the record goes to `pidfile` itself, as it did before."""
     LIFELINE.guard(pgid, token)
+    if keep_record(records(pidfile), pgid, token):
+        ON_DISK.add(pidfile)
+
+
+def keep_record(paths: tuple[Path, ...], pgid: int, token: str) -> bool:
+    """Write the record to the first of `paths` (records()) that takes it; True when that
+    was the last (the disk). Raises OSError when none does."""
     line = f"{pgid} {token}\n".encode("ascii")
-    path = kept_at(pidfile)
-    try:
-        write_record(path, line)
-    except OSError:
-        if path == pidfile:
-            raise
-        write_record(pidfile, line)
+    for number, path in enumerate(paths, 1):
+        try:
+            write_record(path, line)
+            return number == len(paths) and number > 1
+        except OSError:
+            if number == len(paths):
+                raise
+    return False
+
+
+def note_record(pidfile: Path, pgid: int, token: str, on_disk: bool) -> None:
+    """A record another process wrote for `pidfile` (agents/spawner.py): the group is
+    guarded by this process's lifeline, and its record found again where it went."""
+    LIFELINE.guard(pgid, token)
+    if on_disk:
         ON_DISK.add(pidfile)
 
 
@@ -212,10 +243,7 @@ def kill_leftovers(pidfile: Path) -> int:
     pid is never hit. A record at `pidfile` itself (where versions before the runtime
     folder kept it, and where one is kept without that folder) counts too. Returns how
     many processes were found."""
-    found = 0
-    for path in dict.fromkeys((kept_at(pidfile), pidfile)):
-        found += kill_recorded(path)
-    return found
+    return sum(kill_recorded(path) for path in records(pidfile))
 
 
 def kill_recorded(path: Path) -> int:
