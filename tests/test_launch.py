@@ -16,9 +16,8 @@ from pathlib import Path
 import pytest
 from agent_support import RecordingEvents
 
-from orchestrator_tui.agents import launch, runner, starter
+from orchestrator_tui.agents import launch, runner
 from orchestrator_tui.agents.runner import ProcessSpec, plain_lines
-from orchestrator_tui.agents.starter import Spawned
 
 pytestmark = pytest.mark.skipif(not launch.available(), reason="needs glibc ≥ 2.34")
 
@@ -151,9 +150,6 @@ def test_the_runner_spawns_and_falls_back_to_popen(
     (tmp_path / "tool.sh").write_text('#!/bin/sh\necho "in $(pwd)"\n')
     (tmp_path / "tool.sh").chmod(0o755)
     process, lines, reason = run(tmp_path, ["./tool.sh"])  # relative: to the cwd
-    assert isinstance(process, Spawned) and lines == [f"in {tmp_path}"] and reason == "ok"
-    monkeypatch.setattr(starter, "shared", lambda: None)  # the spawner would not start
-    process, lines, reason = run(tmp_path, ["./tool.sh"])
     assert isinstance(process, launch.Child) and lines == [f"in {tmp_path}"] and reason == "ok"
     echo = [sys.executable, "-c", "print('piped')"]
     process, lines, reason = run(tmp_path, echo, stdin_pipe=True)  # Popen makes the pipe

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from agent_support import RecordingEvents
 
-from orchestrator_tui.agents import procgroup, runner, starter, supervisor
+from orchestrator_tui.agents import procgroup, runner, supervisor
 from orchestrator_tui.agents.runner import ProcessSpec, plain_lines, start_process
 
 
@@ -216,9 +216,7 @@ def test_an_agent_whose_pidfile_cannot_be_written_does_not_run_on(
     tmp_path: Path, monkeypatch
 ) -> None:
     """Without its pidfile no later start could find the group again: the agent is stopped
-    at once and the start fails with the reason. Started here (the spawner writes the
-    records of the agents it starts: tests/test_spawner.py has that case)."""
-    monkeypatch.setattr(starter, "shared", lambda: None)
+    at once and the start fails with the reason."""
     started: list[int] = []
 
     def full_disk(pidfile: Path, pgid: int, token: str) -> None:

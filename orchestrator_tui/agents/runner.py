@@ -52,12 +52,11 @@ import signal
 import subprocess
 import threading
 import time
-from pathlib import Path
 from typing import IO
 
 from ..core.protocols import AgentEvents
 from ..infra.fsutil import open_append, write_file
-from . import launch, procgroup, starter, supervisor
+from . import launch, procgroup, supervisor
 from .lines import MAX_LINE_BYTES, READ_CHUNK, decode_line
 from .spec import (
     DISPLAY_CHARS,
@@ -76,7 +75,6 @@ from .spec import (
     plain_lines,
     write_marker,
 )
-from .starter import Spawned
 from .watch import Watch
 
 __all__ = [
@@ -147,7 +145,7 @@ def devnull() -> int:
 
 
 # the process and the read ends of its stdout and stderr
-Started = tuple[subprocess.Popen[bytes] | launch.Child | Spawned, int, int]
+Started = tuple[subprocess.Popen[bytes] | launch.Child, int, int]
 
 
 def popen(spec: ProcessSpec, events: AgentEvents) -> tuple[Started | None, str]:
@@ -166,19 +164,21 @@ def popen(spec: ProcessSpec, events: AgentEvents) -> tuple[Started | None, str]:
     env = dict(spec.env)
     token = procgroup.new_token()
     if spec.pidfile is not None:
+        leftovers = procgroup.kill_leftovers(spec.pidfile)
+        if leftovers:
+            events.notice("warning", f"killed {leftovers} process(es) left from an earlier attempt")
         env[procgroup.TOKEN_VARIABLE] = token
     out, out_w = os.pipe()
     err, err_w = os.pipe()
-    process: subprocess.Popen[bytes] | launch.Child | Spawned | None = None
+    process: subprocess.Popen[bytes] | launch.Child | None = None
     try:
         fds = (stdin if isinstance(stdin, int) else stdin.fileno(), out_w, err_w)
         if stdin != subprocess.PIPE and min(fds) > 2 and launch.available():
             program = find_executable(spec.argv[0], env, spec.cwd)
             if program is None:  # gone since cannot_start looked
                 raise FileNotFoundError(errno.ENOENT, os.strerror(errno.ENOENT))
-            process = spawn_process(program, spec, env, fds, events)
+            process = launch.spawn(program, spec.argv, env, spec.cwd, fds)
         else:  # a pipe to its stdin (Popen makes it), or no posix_spawn to use
-            clear_leftovers(spec, events)
             process = subprocess.Popen(
                 list(spec.argv),
                 cwd=spec.cwd,
@@ -196,61 +196,16 @@ def popen(spec: ProcessSpec, events: AgentEvents) -> tuple[Started | None, str]:
         if not isinstance(stdin, int):
             stdin.close()
     if spec.pidfile is not None:
-        pidfile = spec.pidfile
-        if isinstance(process, Spawned):  # the spawner records it; we hear of it later
-            process.adopted = lambda child: adopted(child, pidfile, token, events)
-        elif problem := record(pidfile, process.pid, token):
+        try:
+            procgroup.write_pidfile(spec.pidfile, process.pid, token)
+        except OSError as exc:  # e.g. a full disk: an agent we could not find again must not run
             with contextlib.suppress(OSError):
                 os.killpg(process.pid, signal.SIGKILL)
             process.wait()
             os.close(out)
             os.close(err)
-            return None, problem
+            return None, f"could not record {spec.pidfile.name}: {exc.strerror or exc}"
     return (process, out, err), ""
-
-
-def spawn_process(
-    program: str,
-    spec: ProcessSpec,
-    env: dict[str, str],
-    fds: tuple[int, int, int],
-    events: AgentEvents,
-) -> launch.Child | Spawned:
-    """Started by the spawner (starter.py: it also clears the pidfile's leftovers and
-    records the new group), or here where it cannot take the request."""
-    helper = starter.shared()
-    records = procgroup.records(spec.pidfile) if spec.pidfile is not None else ()
-    child = helper.start(program, spec.argv, env, spec.cwd, fds, records) if helper else None
-    if child is not None:
-        return child
-    clear_leftovers(spec, events)
-    return launch.spawn(program, spec.argv, env, spec.cwd, fds)
-
-
-def clear_leftovers(spec: ProcessSpec, events: AgentEvents) -> None:
-    """Kill what an earlier attempt left in the group its pidfile names (procgroup)."""
-    if spec.pidfile is not None:
-        said(events, procgroup.kill_leftovers(spec.pidfile))
-
-
-def said(events: AgentEvents, leftovers: int) -> None:
-    if leftovers:
-        events.notice("warning", f"killed {leftovers} process(es) left from an earlier attempt")
-
-
-def adopted(child: Spawned, pidfile: Path, token: str, events: AgentEvents) -> None:
-    """The spawner started and recorded `child`: our lifeline guards its group too."""
-    procgroup.note_record(pidfile, child.pid, token, child.on_disk)
-    said(events, child.leftovers)
-
-
-def record(pidfile: Path, pid: int, token: str) -> str:
-    """Keep the group in `pidfile` (procgroup.write_pidfile); the problem, or ""."""
-    try:
-        procgroup.write_pidfile(pidfile, pid, token)
-    except OSError as exc:  # e.g. a full disk: an agent we could not find again must not run
-        return f"could not record {pidfile.name}: {exc.strerror or exc}"
-    return ""
 
 
 def run_process(

@@ -27,15 +27,12 @@ from __future__ import annotations
 import contextlib
 import os
 import selectors
-import signal
 import sys
 import threading
 import time
 import traceback
 from collections.abc import Callable
 
-from .procgroup import ProcessGroup
-from .starter import Spawned, Starter
 from .watch import Watch
 
 TICK = 0.05  # how often a running agent's cancel event, timeout and silence are looked at
@@ -48,7 +45,6 @@ class AgentSupervisor:
     def __init__(self) -> None:
         self.selector = selectors.DefaultSelector()
         self.watches: set[Watch] = set()
-        self.starters: dict[int, Starter] = {}  # the spawners' sockets we listen to
         self.requests: list[Callable[[], None]] = []
         self.lock = threading.Lock()
         self.due = 0.0  # the next look at every agent's clocks
@@ -84,38 +80,12 @@ class AgentSupervisor:
         self.watches.add(watch)
         for fd, stream in watch.read_fds.items():
             self.selector.register(fd, selectors.EVENT_READ, ("out", watch, stream))
-        if isinstance(watch.process, Spawned):  # its start and exit come from the spawner
-            self.listen(watch.process.starter)
-        elif (pidfd := watch.open_pidfd()) is not None:
+        pidfd = watch.open_pidfd()
+        if pidfd is not None:
             self.selector.register(pidfd, selectors.EVENT_READ, ("exit", watch, ""))
         watch.supervisor = self
         self.update_stdin(watch)
         watch.check(time.monotonic())  # it may have exited before we got to it
-
-    def listen(self, starter: Starter) -> None:
-        """Hear what `starter`'s spawner says, from now on (once per spawner)."""
-        fd = starter.fileno()
-        if fd not in self.starters and not starter.dead:
-            self.starters[fd] = starter
-            self.selector.register(fd, selectors.EVENT_READ, ("starter", None, ""))
-
-    def hear(self, fd: int, touched: set[Watch]) -> None:
-        """The spawner spoke: the watches of the processes it started, failed to start or
-        saw exit are handled in this turn (Watch.check does the rest)."""
-        starter = self.starters[fd]
-        for child in starter.read():
-            watch = child.owner
-            if not isinstance(watch, Watch):
-                continue
-            if watch.phase == "done":  # given up before it started: it must not run
-                if child.pid and child.returncode is None:
-                    ProcessGroup(child).signal(signal.SIGKILL)
-            elif watch in self.watches:
-                touched.add(watch)
-        if starter.dead:
-            del self.starters[fd]
-            self.unregister(fd)
-            starter.close_socket()
 
     def unregister(self, fd: int) -> None:
         with contextlib.suppress(KeyError, ValueError, OSError):
@@ -181,9 +151,6 @@ class AgentSupervisor:
             kind, watch, stream = key.data
             if kind == "wake":
                 self.take_requests()
-                continue
-            if kind == "starter":
-                self.hear(key.fd, touched)
                 continue
             touched.add(watch)
             self.guarded(watch, watch.ready, kind, key.fd, stream)

@@ -32,7 +32,6 @@ from .spec import (
     outcome_reason,
     write_marker,
 )
-from .starter import Spawned
 
 PIPE_DRAIN_SECONDS = 2.0
 
@@ -64,7 +63,7 @@ class Watch:
         self.events = events
         self.cancel = cancel
         self.on_exit = on_exit
-        self.process: Popen[bytes] | Child | Spawned = None  # type: ignore[assignment]  # see attach
+        self.process: Popen[bytes] | Child = None  # type: ignore[assignment]  # see attach
         self.log: IO[bytes] | None = None
         self.started = started
         self.ended = threading.Lock()  # held until it ended (an Event costs 3× as much)
@@ -93,15 +92,11 @@ class Watch:
         self.held = 0.0
         self.checked_at = started
 
-    def attach(
-        self, process: Popen[bytes] | Child | Spawned, out: int, err: int, log: IO[bytes]
-    ) -> None:
+    def attach(self, process: Popen[bytes] | Child, out: int, err: int, log: IO[bytes]) -> None:
         """The process was started (runner.spawn) with the pipes whose read ends are `out`
         and `err` (this watch closes them); before the supervisor takes it."""
         self.process, self.log = process, log
-        self.group = ProcessGroup(process)  # pgid 0 while the spawner has not answered
-        if isinstance(process, Spawned):
-            process.owner = self
+        self.group = ProcessGroup(process)
         for stream, fd in (("stdout", out), ("stderr", err)):
             self.read_fds[fd] = stream  # type: ignore[assignment]
             self.readers[stream] = LineReader(  # type: ignore[index]
@@ -164,10 +159,6 @@ class Watch:
     # ---- the supervisor thread --------------------------------------------------------
 
     def open_pidfd(self) -> int | None:
-        """A descriptor readable at the process's exit; None for the spawner's own (its
-        exit comes from the spawner) and where there are none."""
-        if isinstance(self.process, Spawned):
-            return None
         with contextlib.suppress(AttributeError, OSError):
             self.pidfd = os.pidfd_open(self.process.pid)  # type: ignore[attr-defined]
         return self.pidfd
@@ -275,8 +266,6 @@ class Watch:
         self.check(now)
 
     def check(self, now: float) -> None:
-        if self.phase == "running" and not self.group.pgid and not self.answered():
-            return  # the spawner has not answered yet (milliseconds): nothing to time
         if self.phase == "running":
             if self.holding is not None and self.holding():
                 self.held += max(0.0, now - self.checked_at)
@@ -284,8 +273,6 @@ class Watch:
             self.checked_at = now
             self.poll()
             if self.process.returncode is not None:
-                if isinstance(self.process, Spawned) and self.process.lost:
-                    self.events.notice("warning", f"{self.process.lost}: the agent was stopped")
                 stop_group(self, now)  # its leftovers die too: no orphans
             elif self.cancel.is_set():
                 self.cancelled = True
@@ -299,31 +286,6 @@ class Watch:
             check_stopping(self, now)
         if self.phase == "draining" and (not self.read_fds or now >= self.drain_until):
             self.finish(now)
-
-    def answered(self) -> bool:
-        """The spawner's answer for a process it was asked to start (starter.py): it was
-        started (its group is known now, and recorded) or could not be (or recorded: it
-        was killed). False: none yet."""
-        child = self.process
-        assert isinstance(child, Spawned)
-        if child.pid:
-            self.group = ProcessGroup(child)
-            if child.adopted is not None:
-                child.adopted(child)
-            return True
-        if child.problem:
-            self.start_failed(child.problem)
-            return True
-        return False
-
-    def start_failed(self, problem: str) -> None:
-        """It never ran (the spawner said so): as runner.spawn ends an agent that did not
-        start, with its pipes and log closed."""
-        for fd in list(self.read_fds):
-            self.close_read(fd, finish=False)
-        with contextlib.suppress(OSError):
-            self.close_log(f"=== {problem} after 0.0 s")
-        self.never_started(problem)
 
     def check_silence(self, now: float) -> None:
         silent_for = now - self.last_output

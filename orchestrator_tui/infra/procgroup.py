@@ -72,8 +72,8 @@ class ProcessGroup:
         self.pgid = process.pid if process is not None else pgid
 
     def signal(self, signum: int) -> bool:
-        """Send `signum` to every process in the group; False when none is left (or its
-        leader is not started yet: group 0 would be our own)."""
+        """Send `signum` to every process in the group; False when none is left (or there
+        is no group: pgid 0 would be our own)."""
         if self.pgid <= 0:
             return False
         try:
@@ -175,29 +175,14 @@ def write_pidfile(pidfile: Path, pgid: int, token: str) -> None:
     Plain system calls: it is on the path of every agent's start. Where the runtime folder
     cannot take it (full, gone) the record goes to `pidfile` itself, as it did before."""
     LIFELINE.guard(pgid, token)
-    if keep_record(records(pidfile), pgid, token):
-        ON_DISK.add(pidfile)
-
-
-def keep_record(paths: tuple[Path, ...], pgid: int, token: str) -> bool:
-    """Write the record to the first of `paths` (records()) that takes it; True when that
-    was the last (the disk). Raises OSError when none does."""
     line = f"{pgid} {token}\n".encode("ascii")
-    for number, path in enumerate(paths, 1):
-        try:
-            write_record(path, line)
-            return number == len(paths) and number > 1
-        except OSError:
-            if number == len(paths):
-                raise
-    return False
-
-
-def note_record(pidfile: Path, pgid: int, token: str, on_disk: bool) -> None:
-    """A record another process wrote for `pidfile` (agents/spawner.py): the group is
-    guarded by this process's lifeline, and its record found again where it went."""
-    LIFELINE.guard(pgid, token)
-    if on_disk:
+    path = kept_at(pidfile)
+    try:
+        write_record(path, line)
+    except OSError:
+        if path == pidfile:
+            raise
+        write_record(pidfile, line)
         ON_DISK.add(pidfile)
 
 
