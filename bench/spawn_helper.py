@@ -8,7 +8,8 @@ on the engine's side (a busy loop standing in for folding, logging, files), star
   with the passed descriptors (SCM_RIGHTS), reaps, and reports "pid" then "exit pid code";
   the engine learns of exits from that socket and goes on with its bookkeeping meanwhile.
 
-Prints both, side by side in one run, and their ratio. Not a test.
+Prints both, side by side in one run, and their ratio. Not a test. (Built into the product
+on 2026-12-08 and backed out: on a quiet machine it did not pay, bench/RESULTS.md.)
 
     python bench/spawn_helper.py [--work 1500] [--rounds 3]
 """
