@@ -72,6 +72,27 @@ def test_a_green_suite_passes(tmp_path: Path) -> None:
     assert result.evidence["total"] == 2
 
 
+def test_the_gate_says_why_tests_were_skipped(tmp_path: Path) -> None:
+    """A suite that skips (a file the checkout lacks, a missing module) passes, but the
+    person at the gate sees how many were skipped for what, not only a count."""
+    skipping = (
+        "import pytest\n\n\n"
+        "@pytest.mark.parametrize('n', range(3))\n"
+        "def test_locale(n):\n    pytest.skip('no compiled .mo files')\n\n\n"
+        "def test_numpy():\n    pytest.importorskip('no_such_module_here')\n\n\n"
+        "def test_ok():\n    assert True\n"
+    )
+    workspace = git_repo(tmp_path / "ws", {**PROJECT, "tests/test_calc.py": skipping})
+    ctx, _ = context(workspace, StageName.TEST)
+    result = TestRunner().run(ctx)
+    assert result.ok, result.details
+    assert result.summary == "2 passed, 4 skipped"
+    reasons = result.evidence["skip_reasons"]
+    assert reasons[0] == {"reason": "no compiled .mo files", "count": 3}
+    assert reasons[1]["count"] == 1 and "no_such_module_here" in reasons[1]["reason"]
+    assert "- 3 × no compiled .mo files" in result.details
+
+
 def test_the_suite_runs_in_the_run_branch_checkout(tmp_path: Path) -> None:
     workspace = git_repo(tmp_path / "ws", PROJECT)
     git(workspace, "branch", f"orch/{RUN_ID}")

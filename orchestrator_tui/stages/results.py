@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 import xml.etree.ElementTree as ET
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -46,6 +47,7 @@ class TestResults:
     skipped: int = 0
     errors: int = 0
     failures: list[TestFailure] = field(default_factory=list)
+    skip_reasons: Counter[str] = field(default_factory=Counter)  # JUnit's, where given
 
     @property
     def total(self) -> int:
@@ -63,6 +65,18 @@ class TestResults:
             "errors": self.errors,
             "total": self.total,
         }
+
+    def skipped_lines(self) -> list[str]:
+        """Why tests were skipped, the commonest reasons first (a skip is not a pass: the
+        person at the gate should see what was not verified)."""
+        if not self.skip_reasons:
+            return []
+        top = self.skip_reasons.most_common(10)
+        lines = ["", f"Skipped, by reason ({self.skipped} in all):"]
+        lines += [f"- {count} × {reason}" for reason, count in top]
+        if len(self.skip_reasons) > len(top):
+            lines.append(f"- … {len(self.skip_reasons) - len(top)} more reasons in junit.xml")
+        return lines
 
     def line(self) -> str:
         others = (("failed", self.failed), ("errors", self.errors), ("skipped", self.skipped))
@@ -113,8 +127,10 @@ def parse_junit(path: Path, root: Path | None = None) -> TestResults:
                 results.failed += 1
             else:
                 results.errors += 1
-        elif case.find("skipped") is not None:
+        elif (skipped := case.find("skipped")) is not None:
             results.skipped += 1
+            reason = skipped.get("message") or (skipped.text or "").strip()
+            results.skip_reasons[clip(reason) or "(no reason given)"] += 1
         else:
             results.passed += 1
     if not cases:

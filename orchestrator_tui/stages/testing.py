@@ -237,6 +237,10 @@ class TestRunner:
         if results is not None:
             evidence.update(results.counts())
             evidence["failures"] = [f.as_dict() for f in results.failures[:50]]
+            evidence["skip_reasons"] = [
+                {"reason": reason, "count": count}
+                for reason, count in results.skip_reasons.most_common(50)
+            ]
         if outcome.problem:
             lines += ["", f"**{outcome.problem}**", "", "```", run.tail(30), "```"]
             lines += ["", retry_advice(ctx, {}, failures=False)]
@@ -250,7 +254,7 @@ class TestRunner:
             return StageResult(True, summary, "\n".join(lines), evidence)
         if results.green:
             summary = f"{results.line()}" if results.total else "no tests were collected"
-            lines += ["", f"**{summary}**"]
+            lines += ["", f"**{summary}**", *results.skipped_lines()]
             return StageResult(True, summary, "\n".join(lines), evidence)
         failing_files = {f.file for f in results.failures if f.file}
         blame = suspects(ctx, failing_files)
@@ -262,7 +266,7 @@ class TestRunner:
         for failure in results.failures:
             where = f" (`{failure.file}`)" if failure.file else ""
             lines += [f"- **{failure.name}**{where} — {failure.kind}:", "", indent(failure.message)]
-        lines += ["", retry_advice(ctx, blame)]
+        lines += [*results.skipped_lines(), "", retry_advice(ctx, blame)]
         return StageResult(
             ok=False,
             summary=f"{results.line()}",
