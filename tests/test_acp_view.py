@@ -181,3 +181,50 @@ def test_a_request_becomes_the_queue_fields() -> None:
     fields = describe_permission(edit, CODEX_OPTIONS, WORK)
     assert (fields["tool"], fields["summary"], fields["detail"]) == ("edit", "x.txt", "-a\n+b")
     assert fields["options"] == ("allow", "allow_session", "deny")
+
+
+def test_a_request_handled_before_its_tool_calls_update_is_named_by_the_update() -> None:
+    """acp handles each message in a task of its own: on a busy machine the permission
+    request ran before the update that names the tool ("Bash"), and the denial said
+    "execute" (seen in CI). The request waits a few turns of the loop for it."""
+    import asyncio
+
+    from orchestrator_tui.agents.acp_asking import Asking
+
+    class Bare(Asking):
+        def __init__(self) -> None:
+            self.view = AcpView(WORK)
+            self.events = object()  # no `ask`: nobody to ask, the request is refused
+            self.job = type("Job", (), {"workdir": WORK})()
+            self.stopping, self.ended = "", False
+            self.session_allowed: set[str] = set()
+            self.denied: list[str] = []
+            self.shown: list[str] = []
+
+        def show(self, lines: list[str]) -> None:
+            self.shown += lines
+
+    run = Bare()
+    update = {
+        "sessionUpdate": "tool_call",
+        "toolCallId": "c1",
+        "kind": "execute",
+        "status": "pending",
+        "rawInput": {"command": "ls"},
+        "_meta": {"claudeCode": {"toolName": "Bash"}},
+    }
+    options = [{"optionId": "no", "kind": "reject_once", "name": "Reject"}]
+
+    async def notification() -> None:
+        await asyncio.sleep(0)  # the library's own awaits before our handler runs
+        await asyncio.sleep(0)
+        run.view.update(update)
+
+    async def both() -> None:
+        later = asyncio.create_task(notification())
+        call = {"toolCallId": "c1", "kind": "execute", "rawInput": {"command": "ls"}}
+        await run.permission(call, options)
+        await later
+
+    asyncio.run(both())
+    assert run.denied == ["Bash (ls)"]

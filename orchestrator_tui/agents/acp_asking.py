@@ -25,6 +25,8 @@ from ..core.redact import mask_text
 from .acp_view import AcpView, describe_permission, dump, pick_option
 from .base import clip
 
+CALL_WAIT = 0.1  # seconds a permission request waits for its tool call's update
+
 STOP_REASONS = {
     "max_tokens": "agent reported error: max tokens reached",
     "max_turn_requests": "max turns reached",
@@ -78,6 +80,20 @@ class Asking:
 
     # ---- permission requests ------------------------------------------------------
 
+    async def known_call(self, call_id: str) -> dict[str, Any]:
+        """The tool call as its session/update told it (claude-agent-acp names the CLI's
+        tool, "Bash", only there). The adapter sends that update before the request, but
+        acp's Connection handles each message in a task of its own, so on a busy machine
+        the request can come first: a few turns of the loop (at most CALL_WAIT seconds)
+        let the update land, else the request is named by what it carries ("execute")."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + CALL_WAIT
+        turns = 0
+        while call_id and call_id not in self.view.calls and loop.time() < deadline:
+            await asyncio.sleep(0 if turns < 10 else 0.005)
+            turns += 1
+        return self.view.calls.get(call_id, {})
+
     async def permission(self, call: dict[str, Any], options: list[dict[str, Any]]) -> Any:
         from acp.schema import AllowedOutcome, DeniedOutcome, RequestPermissionResponse
 
@@ -88,7 +104,7 @@ class Asking:
                 outcome=AllowedOutcome(option_id=option, outcome="selected")
             )
 
-        known = self.view.calls.get(str(call.get("toolCallId") or ""), {})
+        known = await self.known_call(str(call.get("toolCallId") or ""))
         call = {**known, **{k: v for k, v in call.items() if v not in (None, [], {})}}
         fields = describe_permission(call, options, self.job.workdir)
         fields.update(summary=mask_text(fields["summary"]), detail=mask_text(fields["detail"]))
