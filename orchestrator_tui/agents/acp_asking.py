@@ -84,14 +84,12 @@ class Asking:
         """The tool call as its session/update told it (claude-agent-acp names the CLI's
         tool, "Bash", only there). The adapter sends that update before the request, but
         acp's Connection handles each message in a task of its own, so on a busy machine
-        the request can come first: a few turns of the loop (at most CALL_WAIT seconds)
-        let the update land, else the request is named by what it carries ("execute")."""
+        the request can come first: waiting (at most CALL_WAIT seconds) lets the update
+        land, else the request is named by what it carries ("execute")."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + CALL_WAIT
-        turns = 0
         while call_id and call_id not in self.view.calls and loop.time() < deadline:
-            await asyncio.sleep(0 if turns < 10 else 0.005)
-            turns += 1
+            await asyncio.sleep(0.002)
         return self.view.calls.get(call_id, {})
 
     async def permission(self, call: dict[str, Any], options: list[dict[str, Any]]) -> Any:

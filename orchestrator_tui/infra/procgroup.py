@@ -144,23 +144,15 @@ def runtime_dir() -> Path | None:
     return None
 
 
+@functools.lru_cache(maxsize=4096)  # asked three times per agent: start, record and end
 def kept_at(pidfile: Path) -> Path:
     """Where the record for `pidfile` (a name under the run's folder) is kept: in the
     runtime folder, under a digest of its absolute path; at `pidfile` itself without one."""
-    found = KEPT_AT.get(pidfile)
-    if found is None:
-        base = runtime_dir()
-        if base is None:
-            return pidfile
-        digest = hashlib.blake2b(os.fsencode(os.path.abspath(pidfile)), digest_size=16)
-        found = base / f"{digest.hexdigest()}.pid"
-        if len(KEPT_AT) >= 4096:
-            KEPT_AT.clear()
-        KEPT_AT[pidfile] = found
-    return found
-
-
-KEPT_AT: dict[Path, Path] = {}  # asked three times per agent: at its start, record and end
+    base = runtime_dir()
+    if base is None:
+        return pidfile
+    name = hashlib.blake2b(os.fsencode(os.path.abspath(pidfile)), digest_size=16).hexdigest()
+    return base / f"{name}.pid"
 
 
 def records(pidfile: Path) -> tuple[Path, ...]:
